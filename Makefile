@@ -1,0 +1,34 @@
+# plancheck: two commands on a fresh machine (see README).
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench corpus train eval-segment clean
+
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock -r requirements-dev.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m plancheck demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+corpus: $(STAMP)
+	$(PY) scripts/render_corpus.py
+
+train: $(STAMP)
+	$(PY) train.py
+
+eval-segment: $(STAMP)
+	$(PY) -m plancheck eval-segment
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
