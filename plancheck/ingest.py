@@ -1,0 +1,402 @@
+"""Read a submitted file into a Document: the only module that touches pypdf and python-docx.
+
+The type is decided from the file's bytes, never its name. Every failure of a third-party
+parser is caught here and turned into a named IngestError that names the file.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import re
+import stat
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+from .config import Config
+from .errors import (EmptyFileError, EncryptedError, IngestError, LimitExceededError, NoTextError,
+                     NotAFileError, TooLargeError, TooManyPagesError, UnreadableError,
+                     UnsupportedTypeError)
+from .types import Document, Line, Page
+
+log = logging.getLogger(__name__)
+
+SUPPORTED = ("pdf", "docx", "txt", "md")
+# Fewer visible characters than this in a whole document means there is no text layer to judge.
+MIN_TEXT_CHARS = 40
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\u200b\ufeff]")
+_PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(\s*(of|/)\s*\d{1,4})?\s*$", re.I)
+_HYPHEN_BREAK = re.compile(r"(\w)-\n[ \t]*([a-z])")
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sniff(data: bytes) -> str | None:
+    """The type of a file from its first bytes: pdf, zip, text, or None for anything else."""
+    head = data[:1024]
+    if b"%PDF" in head:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    sample = data[:8192]
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 4:  # not just a multi-byte character cut at the sample's end
+            try:
+                sample.decode("cp1252")
+            except UnicodeDecodeError:
+                return None
+    printable = sum(32 <= b < 127 or b in (9, 10, 13) or b >= 128 for b in sample)
+    return "text" if sample and printable / len(sample) > 0.95 else None
+
+
+def read_document(path: str | Path, config: Config | None = None) -> Document:
+    """Read a plan from ``path`` into a cleaned Document.
+
+    Raises:
+        IngestError: a subclass whose ``code`` says what is wrong (``unsupported_type``,
+            ``empty``, ``encrypted``, ``no_text``, ``unreadable``, ``too_large``,
+            ``too_many_pages``, ``limit_exceeded``, ``not_a_file``).
+    """
+    config = config or Config()
+    path = Path(path)
+    name = str(path)
+    try:
+        info = path.lstat()
+    except OSError as exc:
+        raise NotAFileError(f"{name}: cannot be opened ({exc.strerror or exc})", path=name) from exc
+    if stat.S_ISLNK(info.st_mode):
+        raise NotAFileError(f"{name}: is a symbolic link; submit the file itself", path=name)
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (FIFO, socket or device)"
+        raise NotAFileError(f"{name}: is {kind}; only regular files are read", path=name)
+    if info.st_size > config.max_file_bytes:
+        raise TooLargeError(f"{name}: is {info.st_size:,} bytes, over the limit of "
+                            f"{config.max_file_bytes:,} (setting max_file_bytes)", path=name)
+    if info.st_size == 0:
+        raise EmptyFileError(f"{name}: is empty (0 bytes)", path=name)
+    # O_NONBLOCK: a path swapped for a FIFO between the check and the open must not block us.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(config.max_file_bytes + 1)
+    if len(data) > config.max_file_bytes:
+        raise TooLargeError(f"{name}: grew past the limit of {config.max_file_bytes:,} bytes while read", path=name)
+    return read_bytes(data, name, config)
+
+
+def read_bytes(data: bytes, name: str = "<bytes>", config: Config | None = None) -> Document:
+    """Read a plan from its bytes; ``name`` is used in messages and records."""
+    config = config or Config()
+    if not data:
+        raise EmptyFileError(f"{name}: is empty (0 bytes)", path=name)
+    digest = sha256_bytes(data)
+    kind = sniff(data)
+    suffix = Path(name).suffix.lower()
+    if kind == "pdf":
+        pages, meta, warns = _read_pdf(data, name, config)
+        doc_kind = "pdf"
+    elif kind == "zip":
+        if suffix == ".pdf":
+            raise UnsupportedTypeError(f"{name}: is named .pdf but its bytes are a ZIP archive, not a PDF", path=name)
+        pages, meta, warns = _read_docx(data, name, config)
+        doc_kind = "docx"
+    elif kind == "text":
+        if suffix in (".pdf", ".docx", ".doc"):
+            raise UnsupportedTypeError(f"{name}: is named {suffix} but holds no {suffix[1:].upper()} "
+                                       f"(no valid signature in its first bytes)", path=name)
+        doc_kind = "md" if suffix in (".md", ".markdown") else "txt"
+        pages, meta, warns = _read_text(data, name, config, markdown=doc_kind == "md")
+    else:
+        raise UnsupportedTypeError(f"{name}: is not a PDF, Word .docx or text file "
+                                   f"(supported: {', '.join(SUPPORTED)})", path=name)
+    pages = clean_pages(pages)
+    chars = sum(len(p.text) for p in pages)
+    if chars > config.max_chars:
+        raise LimitExceededError(f"{name}: holds {chars:,} characters of text, over the limit of "
+                                 f"{config.max_chars:,} (setting max_chars)", path=name)
+    visible = sum(len(p.text.split()) and len("".join(p.text.split())) for p in pages)
+    if visible < MIN_TEXT_CHARS:
+        if doc_kind == "pdf":
+            raise NoTextError(f"{name}: has no text layer to read ({visible} characters on "
+                              f"{len(pages)} page(s)); it looks scanned or image-only, so OCR is needed "
+                              f"before plancheck can judge it", path=name)
+        raise NoTextError(f"{name}: has almost no text ({visible} characters)", path=name)
+    return Document(path=name, sha256=digest, kind=doc_kind, pages=tuple(pages),
+                    title=strip_control(meta.get("title", "")), author=strip_control(meta.get("author", "")),
+                    warnings=tuple(warns))
+
+
+# --- PDF -------------------------------------------------------------------------------------
+
+def _read_pdf(data: bytes, name: str, config: Config) -> tuple[list[Page], dict, list[str]]:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
+
+    warns: list[str] = []
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except DependencyError as exc:
+                raise EncryptedError(f"{name}: is encrypted with a cipher this installation cannot open "
+                                     f"({exc}); ask for an unencrypted copy", path=name) from exc
+            if not ok:
+                raise EncryptedError(f"{name}: is password-protected; ask the force for an unprotected copy",
+                                     path=name)
+            warns.append("encrypted with an empty user password; read without one")
+        count = len(reader.pages)
+        if count == 0:
+            raise EmptyFileError(f"{name}: is a PDF with no pages", path=name)
+        if count > config.max_pages:
+            raise TooManyPagesError(f"{name}: has {count:,} pages, over the limit of {config.max_pages:,} "
+                                    f"(setting max_pages)", path=name)
+        meta = _pdf_metadata(reader)
+        pages: list[Page] = []
+        failed = 0
+        chars = 0
+        for number, page in enumerate(reader.pages, start=1):
+            try:
+                text, lines = _extract_pdf_page(page)
+            except (LimitReachedError, RecursionError, MemoryError):
+                raise
+            except Exception as exc:  # pypdf raises many types on damaged content streams
+                failed += 1
+                log.info("%s: page %d could not be extracted: %r", name, number, exc)
+                text, lines = "", ()
+            chars += len(text)
+            if chars > config.max_chars:
+                raise LimitExceededError(f"{name}: holds over {config.max_chars:,} characters of text "
+                                         f"(setting max_chars)", path=name)
+            pages.append(Page(number, text, lines))
+        if failed:
+            warns.append(f"text of {failed} of {count} page(s) could not be extracted")
+            if failed == count:
+                raise UnreadableError(f"{name}: the text of every page is damaged and cannot be extracted",
+                                      path=name)
+        return pages, meta, warns
+    except IngestError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise EncryptedError(f"{name}: is encrypted and cannot be read without its password", path=name) from exc
+    except LimitReachedError as exc:
+        raise LimitExceededError(f"{name}: hit a safety limit while parsing ({exc})", path=name) from exc
+    except RecursionError as exc:
+        raise UnreadableError(f"{name}: is a damaged PDF (its objects are nested too deeply or loop)",
+                              path=name) from exc
+    except MemoryError as exc:
+        raise LimitExceededError(f"{name}: needs more memory to parse than allowed", path=name) from exc
+    except Exception as exc:  # the boundary: pypdf raises TypeError, AttributeError, AssertionError ...
+        raise UnreadableError(f"{name}: is a damaged or invalid PDF ({type(exc).__name__}: {exc})",
+                              path=name) from exc
+
+
+def _pdf_metadata(reader) -> dict:
+    try:
+        info = reader.metadata or {}
+        return {"title": str(info.get("/Title", "") or ""), "author": str(info.get("/Author", "") or "")}
+    except Exception:  # broken info dictionaries are common and never fatal
+        return {}
+
+
+def _extract_pdf_page(page) -> tuple[str, tuple[Line, ...]]:
+    """Text of one page plus per-line font size and weight from pypdf's text visitor."""
+    fragments: list[tuple[str, float, bool]] = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if not text:
+            return
+        # Word-made PDFs set size 1 and scale the text matrix, so the size is font size x scale.
+        scale = abs(tm[3]) if tm and tm[3] else 1.0
+        cm_scale = abs(cm[3]) if cm and cm[3] else 1.0
+        size = float(font_size or 0) * scale * cm_scale
+        base = ""
+        if font_dict:
+            try:
+                base = str(font_dict.get("/BaseFont", ""))
+            except Exception:
+                base = ""
+        bold = bool(re.search(r"bold|black|heavy|semibold", base, re.I))
+        fragments.append((text, size, bold))
+
+    page.extract_text(visitor_text=visit)
+    text = "".join(f[0] for f in fragments)
+    lines: list[Line] = []
+    current: list[tuple[str, float, bool]] = []
+
+    def flush():
+        line_text = "".join(t for t, _, _ in current)
+        weighted = [(len(t.strip()), s, b) for t, s, b in current if t.strip()]
+        if weighted:
+            total = sum(n for n, _, _ in weighted)
+            size = max(weighted, key=lambda x: x[0])[1]
+            bold = sum(n for n, _, b in weighted if b) > total / 2
+            lines.append(Line(line_text, round(size, 1), bold))
+        elif line_text or current:
+            lines.append(Line(line_text))
+        current.clear()
+
+    for frag, size, bold in fragments:
+        parts = frag.split("\n")
+        for i, part in enumerate(parts):
+            if i:
+                flush()
+            if part:
+                current.append((part, size, bold))
+    flush()
+    return text, tuple(lines)
+
+
+# --- DOCX ------------------------------------------------------------------------------------
+
+def _read_docx(data: bytes, name: str, config: Config) -> tuple[list[Page], dict, list[str]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise UnreadableError(f"{name}: is a damaged ZIP archive, so not a readable .docx", path=name) from exc
+    if "word/document.xml" not in {m.filename for m in members}:
+        raise UnsupportedTypeError(f"{name}: is a ZIP archive but not a Word .docx (no word/document.xml)",
+                                   path=name)
+    total = sum(m.file_size for m in members)
+    if total > config.max_docx_uncompressed or len(members) > 5000:
+        raise LimitExceededError(f"{name}: would expand to {total:,} bytes in {len(members)} parts, over the "
+                                 f"limit of {config.max_docx_uncompressed:,} (a ZIP bomb?)", path=name)
+    for m in members:
+        if m.file_size > 1_000_000 and m.file_size > config.max_docx_ratio * max(m.compress_size, 1):
+            raise LimitExceededError(f"{name}: part {m.filename} expands {m.file_size / max(m.compress_size, 1):,.0f}"
+                                     f"-fold, over the limit of {config.max_docx_ratio:,.0f} (a ZIP bomb?)", path=name)
+    try:
+        import docx  # python-docx's parser does not resolve XML entities
+
+        document = docx.Document(io.BytesIO(data))
+        lines: list[Line] = []
+        for block in _docx_blocks(document):
+            lines.append(block)
+        props = document.core_properties
+        meta = {"title": props.title or "", "author": props.author or ""}
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise UnreadableError(f"{name}: is a damaged Word document ({type(exc).__name__}: {exc})", path=name) from exc
+    text = "\n".join(line.text for line in lines)
+    # A .docx has no fixed pages; its text is one page.
+    return [Page(1, text, tuple(lines))], meta, []
+
+
+def _docx_blocks(document) -> list[Line]:
+    """Paragraphs (with style names and run weight) and table rows, in document order."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    out: list[Line] = []
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para = Paragraph(child, document)
+            text = para.text
+            style = ""
+            try:
+                style = para.style.name if para.style is not None else ""
+            except Exception:
+                style = ""
+            runs = [r for r in para.runs if r.text.strip()]
+            bold = bool(runs) and all(r.bold for r in runs)
+            if style.lower().startswith("list") and text.strip():
+                text = "- " + text
+            out.append(Line(text, 0.0, bold, style))
+        elif tag == "tbl":
+            table = Table(child, document)
+            for row in table.rows:
+                cells: list[str] = []
+                for cell in row.cells:
+                    value = " ".join(cell.text.split())
+                    if not cells or cells[-1] != value:  # merged cells repeat
+                        cells.append(value)
+                out.append(Line(" | ".join(cells), 0.0, False, "Table"))
+            out.append(Line(""))
+    return out
+
+
+# --- plain text and Markdown -----------------------------------------------------------------
+
+def _read_text(data: bytes, name: str, config: Config, markdown: bool) -> tuple[list[Page], dict, list[str]]:
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    pages = []
+    for number, chunk in enumerate(text.split("\f"), start=1):
+        lines = []
+        for raw in chunk.split("\n"):
+            m = _MD_HEADING.match(raw) if markdown else None
+            if m:
+                lines.append(Line(m.group(2), 0.0, True, f"Heading {len(m.group(1))}"))
+            else:
+                lines.append(Line(raw))
+        pages.append(Page(number, "\n".join(l.text for l in lines), tuple(lines)))
+    if len(pages) > config.max_pages:
+        raise TooManyPagesError(f"{name}: has {len(pages):,} pages, over the limit of {config.max_pages:,}",
+                                path=name)
+    title = next((l.text for l in pages[0].lines if l.style.startswith("Heading")), "") if markdown else ""
+    return pages, {"title": title}, []
+
+
+# --- cleaning --------------------------------------------------------------------------------
+
+def strip_control(text: str) -> str:
+    """Remove NULs, control characters and zero-width marks (keeps newlines and tabs)."""
+    return _CONTROL.sub("", text)
+
+
+def _signature(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+
+
+def clean_pages(pages: list[Page]) -> list[Page]:
+    """Drop running headers, footers and page numbers; rejoin hyphenated words; tidy whitespace."""
+    repeated: set[str] = set()
+    if len(pages) >= 3:
+        counts: Counter[str] = Counter()
+        for page in pages:
+            nonblank = [l.text for l in page.lines if l.text.strip()]
+            edge = set(_signature(t) for t in nonblank[:3] + nonblank[-3:])
+            counts.update(edge)
+        repeated = {sig for sig, n in counts.items() if sig and n >= max(3, len(pages) * 0.5)}
+    cleaned: list[Page] = []
+    for page in pages:
+        lines: list[Line] = []
+        for line in page.lines:
+            text = " ".join(strip_control(line.text).replace("\u00a0", " ").split())
+            if text and (_PAGE_NUMBER.match(text) or _signature(text) in repeated):
+                continue
+            lines.append(Line(text, line.size, line.bold, line.style))
+        # Rejoin words hyphenated across line breaks ("inter-\nvention" -> "intervention").
+        merged: list[Line] = []
+        for line in lines:
+            if (merged and merged[-1].text.endswith("-") and len(merged[-1].text) > 1
+                    and merged[-1].text[-2].isalpha() and line.text[:1].islower()):
+                prev = merged.pop()
+                head, _, rest = line.text.partition(" ")
+                merged.append(Line(prev.text[:-1] + head, prev.size, prev.bold, prev.style))
+                if rest:
+                    merged.append(Line(rest, line.size, line.bold, line.style))
+                continue
+            merged.append(line)
+        text = "\n".join(l.text for l in merged)
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+        cleaned.append(Page(page.number, text, tuple(merged)))
+    return cleaned

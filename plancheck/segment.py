@@ -1,0 +1,261 @@
+"""Split a Document into protective-service area sections.
+
+Headings are found from numbering, font size and weight (PDF), heading styles (Word, Markdown)
+and the shape of short standalone lines (plain text). Each heading's text gets an area from its
+heading, or from its body's vocabulary (areas.py); sub-headings inherit their parent's area;
+a heading that names two areas has its paragraphs shared between them; a document without
+headings is assigned paragraph by paragraph. Parts of one area are merged, keeping every heading
+and page.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .areas import GENERAL, REQUIRED_AREAS, best_area, heading_areas, is_general_heading, vocabulary_scores
+from .types import Document, Section, Segmentation
+
+_NUMBERED = re.compile(r"^((\d{1,2})(\.\d{1,2}){0,3}|[A-H]\.|[IVX]{1,4}\.|(section|part)\s+\d+)[.:)]?\s+\S", re.I)
+_SENTENCE_END = re.compile(r"[.;,:?!]$")
+_BULLET = re.compile(r"^([-*\u2022\u25aa\u2013]|\d{1,2}[.)]\s+[a-z])\s*")
+_QA = re.compile(r"^(q|a|q\d+|question|answer)\s*[:.]", re.I)
+_SMALL_WORDS = {"and", "of", "the", "for", "to", "in", "on", "a", "an", "with", "from", "by", "&", "at", "our"}
+
+
+@dataclass
+class _Line:
+    text: str
+    page: int
+    size: float
+    bold: bool
+    style: str
+    blank_before: bool
+
+
+@dataclass
+class _Part:
+    heading: str
+    level: int
+    lines: list[_Line] = field(default_factory=list)
+
+    @property
+    def pages(self) -> list[int]:
+        return sorted({l.page for l in self.lines})
+
+    @property
+    def body(self) -> str:
+        return "\n".join(l.text for l in self.lines)
+
+
+def _flatten(doc: Document) -> list[_Line]:
+    out: list[_Line] = []
+    blank = True
+    for page in doc.pages:
+        lines = page.lines or tuple()
+        if not lines:
+            from .types import Line
+            lines = tuple(Line(t) for t in page.text.split("\n"))
+        for line in lines:
+            text = line.text.strip()
+            if not text:
+                blank = True
+                continue
+            out.append(_Line(text, page.number, line.size, line.bold, line.style, blank))
+            blank = False
+        blank = True
+    return out
+
+
+def _body_size(lines: list[_Line]) -> float:
+    sizes: Counter[float] = Counter()
+    for l in lines:
+        if l.size:
+            sizes[round(l.size, 1)] += len(l.text)
+    return sizes.most_common(1)[0][0] if sizes else 0.0
+
+
+def _title_like(text: str) -> bool:
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'&-]*", text)]
+    if not words:
+        return False
+    if text.isupper():
+        return True
+    content = [w for w in words if w.lower() not in _SMALL_WORDS]
+    return bool(content) and sum(w[0].isupper() for w in content) / len(content) >= 0.6
+
+
+def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | None:
+    """The heading level of a line (1 = top), or None when it is body text."""
+    text = line.text
+    words = text.split()
+    if not words or len(words) > 14 or " | " in text or _QA.match(text):
+        return None
+    if is_heading_style:
+        m = re.search(r"(\d)", line.style)
+        return int(m.group(1)) if m else 1
+    if line.style.lower() in ("title",):
+        return 1
+    numbered = _NUMBERED.match(text)
+    ends_like_sentence = bool(_SENTENCE_END.search(text)) and not text.endswith(":") or text.endswith(",")
+    depth = text.split()[0].count(".") + 1 if numbered and text[0].isdigit() else 1
+    if numbered and text.split()[0].endswith(".") and depth > 1:
+        depth -= 1
+    if body and line.size:
+        if line.size >= body + 1.4 and not ends_like_sentence:
+            return max(1, depth if numbered else 1)
+        if line.bold and line.size >= body - 0.1 and not ends_like_sentence and len(words) <= 12:
+            return depth + 1 if numbered else 3
+        if not numbered:
+            return None
+    if _BULLET.match(text) and not numbered:
+        return None
+    if ends_like_sentence:
+        return None
+    if numbered and len(words) <= 12 and _title_like(re.sub(_NUMBERED.pattern.split("[.:)]")[0], "", text)):
+        return depth
+    if line.blank_before and len(words) <= 10 and _title_like(text) and not text.endswith(":"):
+        return 2 if not text.isupper() else 1
+    if line.bold and len(words) <= 10:
+        return 3
+    return None
+
+
+def _parts(doc: Document) -> list[_Part]:
+    lines = _flatten(doc)
+    body = _body_size(lines)
+    parts: list[_Part] = [_Part("", 0)]
+    for i, line in enumerate(lines):
+        style = line.style.lower()
+        is_style = style.startswith("heading") or style == "title"
+        level = _heading_level(line, body, is_style)
+        if level is not None and not is_style and not body:
+            # Plain text: a heading stands alone; the next line must not continue its sentence.
+            nxt = lines[i + 1] if i + 1 < len(lines) else None
+            if nxt is not None and not nxt.blank_before and nxt.text[:1].islower():
+                level = None
+        if level is not None:
+            parts.append(_Part(line.text, level))
+        else:
+            parts[-1].lines.append(line)
+    return [p for p in parts if p.heading or p.lines]
+
+
+def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
+    """Group lines into paragraphs at blank lines, or (PDF) where a sentence ends a short line."""
+    paras: list[list[_Line]] = []
+    for line in lines:
+        new = not paras or line.blank_before
+        if not new and paras[-1] and paras[-1][-1].text.endswith((".", ":")) and len(paras[-1][-1].text) < 70:
+            new = True
+        if new:
+            paras.append([line])
+        else:
+            paras[-1].append(line)
+    return paras
+
+
+def _assign_paragraphs(paras: list[list[_Line]], allowed: list[str] | None, default: str) -> list[tuple[str, list[_Line]]]:
+    """Give each paragraph an area (restricted to ``allowed`` when given); weak ones join a neighbour."""
+    labelled: list[tuple[str | None, list[_Line]]] = []
+    for para in paras:
+        text = " ".join(l.text for l in para)
+        if allowed:
+            scores = vocabulary_scores(text)
+            top = max(allowed, key=lambda a: scores.get(a, 0.0))
+            area = top if scores.get(top, 0.0) >= 1.0 else None
+        else:
+            area = best_area(text, minimum=2.5, margin=1.25)
+            area = None if area == GENERAL and len(text.split()) < 60 else area
+        labelled.append((area, para))
+    out: list[tuple[str, list[_Line]]] = []
+    current = default
+    for area, para in labelled:
+        if area is None:
+            area = current
+        current = area
+        if out and out[-1][0] == area:
+            out[-1][1].extend(para)
+        else:
+            out.append((area, list(para)))
+    return out
+
+
+def segment(doc: Document, required: tuple[str, ...] = REQUIRED_AREAS) -> Segmentation:
+    """Split ``doc`` into area sections and list the required areas it lacks."""
+    parts = _parts(doc)
+    pieces: list[tuple[str, str, list[_Line]]] = []  # (area, heading, lines)
+    headed = [p for p in parts if p.heading]
+    if len(headed) <= 1:
+        # No headings: assign paragraphs and group neighbours of one area.
+        lines = [l for p in parts for l in p.lines]
+        title = headed[0].heading if headed else ""
+        for area, chunk in _assign_paragraphs(_paragraphs(lines), None, GENERAL):
+            pieces.append((area, title if not pieces else "", chunk))
+    else:
+        stack: list[tuple[int, str]] = []  # (level, area) of enclosing headings
+        for part in parts:
+            while stack and stack[-1][0] >= part.level:
+                stack.pop()
+            parent = stack[-1][1] if stack else GENERAL
+            named = heading_areas(part.heading) if part.heading else []
+            if len(named) > 1:
+                for area, chunk in _assign_paragraphs(_paragraphs(part.lines), named, named[0]):
+                    pieces.append((area, part.heading, chunk))
+                stack.append((part.level, named[0]))
+                continue
+            if named:
+                area = named[0]
+            elif part.heading and is_general_heading(part.heading):
+                area = GENERAL if parent == GENERAL else parent
+            elif parent != GENERAL:
+                area = parent
+                own = best_area(part.body + " " + part.heading, minimum=6.0, margin=2.5)
+                if own != GENERAL and own != parent and vocabulary_scores(part.heading).get(own, 0) > 0:
+                    area = own
+            else:
+                area = best_area(part.heading + " " + part.body)
+                if area == GENERAL and len(part.body.split()) > 150:
+                    # A long untitled stretch: let its paragraphs speak for themselves.
+                    for sub, chunk in _assign_paragraphs(_paragraphs(part.lines), None, GENERAL):
+                        pieces.append((sub, part.heading, chunk))
+                    stack.append((part.level, GENERAL))
+                    continue
+            pieces.append((area, part.heading, part.lines))
+            stack.append((part.level, area))
+    return _merge(doc.path, pieces, required)
+
+
+def _merge(path: str, pieces: list[tuple[str, str, list[_Line]]], required: tuple[str, ...]) -> Segmentation:
+    by_area: dict[str, dict] = {}
+    for area, heading, lines in pieces:
+        if not lines and not heading:
+            continue
+        entry = by_area.setdefault(area, {"headings": [], "pages": set(), "texts": []})
+        if heading and heading not in entry["headings"]:
+            entry["headings"].append(heading)
+        entry["pages"].update(l.page for l in lines)
+        text = _join_lines(lines)
+        if text:
+            entry["texts"].append(text)
+    sections, general = [], []
+    for area, entry in by_area.items():
+        text = "\n\n".join(entry["texts"]).strip()
+        if area != GENERAL and len(text.split()) < 8:
+            continue  # a heading with next to no text is not a plan for the area
+        section = Section(area, tuple(entry["headings"]), tuple(sorted(entry["pages"])), text)
+        (general if area == GENERAL else sections).append(section)
+    found = {s.area for s in sections}
+    missing = tuple(a for a in required if a not in found)
+    return Segmentation(path, tuple(sections), missing, tuple(general))
+
+
+def _join_lines(lines: list[_Line]) -> str:
+    out: list[str] = []
+    for line in lines:
+        if out and not line.blank_before and not _BULLET.match(line.text) and " | " not in line.text \
+                and not out[-1].endswith((".", ":", "?", "!")) and " | " not in out[-1]:
+            out[-1] = out[-1] + " " + line.text
+        else:
+            out.append(line.text)
+    return "\n".join(out)
