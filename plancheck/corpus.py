@@ -1,0 +1,198 @@
+"""The graded corpus: labels.csv, the fixed split, validation and the rubric's label rule.
+
+Grades are keyed by (document, area), never by section position: segmentation finds the area's
+text in the document, so a regraded or re-rendered document keeps its labels.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .areas import AREA_KEYS, REQUIRED_AREAS
+from .errors import CorpusError
+
+CRITERIA = ("assessment", "objectives", "actions", "owner", "timescales", "resources", "measures", "collaboration")
+CORE = ("actions", "owner", "timescales")
+SUPPORTING = ("assessment", "objectives", "resources", "measures", "collaboration")
+LABELS = ("sufficient", "insufficient")
+TAGS = ("vague_fluent", "jargon_vague", "past_figures", "deferred", "one_specific", "tidy_table_vague", "short_specific",
+        "terse_table", "informal", "rag_slipped", "heading_indirect", "split_area", "merged_heading", "no_headings")
+COLUMNS = ("document", "force", "area") + CRITERIA + ("label", "tags", "note", "grader", "graded_on")
+SPLITS = ("train", "test")
+
+
+def label_from_scores(scores: dict[str, int]) -> str:
+    """The rubric's rule: sufficient iff actions, owner and timescales score 2 and at least two
+    of assessment, objectives, resources, measures and collaboration score 2."""
+    core = all(scores[c] == 2 for c in CORE)
+    support = sum(scores[c] == 2 for c in SUPPORTING)
+    return "sufficient" if core and support >= 2 else "insufficient"
+
+
+@dataclass(frozen=True)
+class Grade:
+    document: str
+    force: str
+    area: str
+    scores: dict[str, int]
+    label: str
+    tags: tuple[str, ...]
+    note: str
+    grader: str
+    graded_on: str
+    line: int
+
+
+def parse_labels(text: str, source: str = "labels.csv") -> list[Grade]:
+    """Parse and validate labels; every problem is reported as ``file line N: ...``."""
+    if not text.strip():
+        raise CorpusError(f"{source}: is empty; expected a header row {','.join(COLUMNS)}")
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in COLUMNS if c not in header]
+    extra = [c for c in header if c not in COLUMNS]
+    if missing or extra:
+        raise CorpusError(f"{source} line 1: wrong columns (missing {missing}, unexpected {extra}); "
+                          f"expected {','.join(COLUMNS)}")
+    grades: list[Grade] = []
+    problems: list[str] = []
+    seen: dict[tuple[str, str], int] = {}
+    for row in reader:
+        line = reader.line_num
+        where = f"{source} line {line}"
+        if None in row or any(v is None for v in row.values()):
+            problems.append(f"{where}: wrong number of fields")
+            continue
+        doc, area = row["document"].strip(), row["area"].strip()
+        if not doc:
+            problems.append(f"{where}: empty document")
+        if area not in AREA_KEYS:
+            problems.append(f"{where}: unknown area {area!r}; expected one of {list(AREA_KEYS)}")
+        scores: dict[str, int] = {}
+        for c in CRITERIA:
+            value = row[c].strip()
+            if value not in ("0", "1", "2"):
+                problems.append(f"{where}: {c} must be 0, 1 or 2, got {value!r}")
+            else:
+                scores[c] = int(value)
+        label = row["label"].strip()
+        if label not in LABELS:
+            problems.append(f"{where}: unknown label {label!r}; expected one of {list(LABELS)}")
+        elif len(scores) == len(CRITERIA) and label_from_scores(scores) != label:
+            problems.append(f"{where}: label {label!r} contradicts the criteria {scores} "
+                            f"(the rule gives {label_from_scores(scores)!r})")
+        tags = tuple(t.strip() for t in row["tags"].split(";") if t.strip())
+        bad_tags = [t for t in tags if t not in TAGS]
+        if bad_tags:
+            problems.append(f"{where}: unknown tag(s) {bad_tags}; expected from {list(TAGS)}")
+        if not row["force"].strip():
+            problems.append(f"{where}: empty force")
+        key = (doc, area)
+        if key in seen:
+            problems.append(f"{where}: duplicate grade for {doc} / {area} (first at line {seen[key]})")
+        seen[key] = line
+        grades.append(Grade(doc, row["force"].strip(), area, scores, label, tags, row["note"].strip(),
+                            row["grader"].strip(), row["graded_on"].strip(), line))
+    if problems:
+        raise CorpusError("\n".join(problems[:50]) + (f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""))
+    if not grades:
+        raise CorpusError(f"{source}: has a header but no grades")
+    return grades
+
+
+def load_labels(path: str | Path) -> list[Grade]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CorpusError(f"{path}: not found") from exc
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: is not UTF-8 text") from exc
+    return parse_labels(text, str(path))
+
+
+def load_split(path: str | Path) -> dict[str, str]:
+    """force -> train|test."""
+    path = Path(path)
+    out: dict[str, str] = {}
+    try:
+        rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise CorpusError(f"{path}: not found") from exc
+    for i, row in enumerate(rows, start=2):
+        if row.get("split") not in SPLITS or not row.get("force"):
+            raise CorpusError(f"{path} line {i}: expected force and split in {list(SPLITS)}")
+        out[row["force"]] = row["split"]
+    return out
+
+
+@dataclass(frozen=True)
+class Corpus:
+    root: Path
+
+    @property
+    def labels_path(self) -> Path:
+        return self.root / "labels.csv"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.root / "documents"
+
+    @property
+    def split_path(self) -> Path:
+        return self.root / "split.csv"
+
+    def grades(self) -> list[Grade]:
+        grades = load_labels(self.labels_path)
+        problems = [f"{self.labels_path} line {g.line}: document {g.document!r} not found in {self.documents_dir}"
+                    for g in grades if not (self.documents_dir / g.document).is_file()]
+        if problems:
+            raise CorpusError("\n".join(problems))
+        return grades
+
+    def split(self) -> dict[str, str]:
+        return load_split(self.split_path)
+
+    def data_hash(self) -> str:
+        """SHA-256 over labels, split and every graded document's bytes."""
+        h = hashlib.sha256()
+        for path in [self.labels_path, self.split_path] + sorted(self.documents_dir.iterdir()):
+            if path.is_file():
+                h.update(path.name.encode())
+                h.update(hashlib.sha256(path.read_bytes()).digest())
+        return h.hexdigest()
+
+
+def word_ngrams(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def max_overlap(texts: dict[str, str], n: int = 5) -> list[tuple[float, str, str]]:
+    """Pairs of texts by the share of the smaller one's word n-grams they share, highest first."""
+    grams = {k: word_ngrams(v, n) for k, v in texts.items()}
+    index: dict[tuple[str, ...], set[str]] = {}
+    for k, gs in grams.items():
+        for g in gs:
+            index.setdefault(g, set()).add(k)
+    shared: Counter[tuple[str, str]] = Counter()
+    for owners in index.values():
+        if 1 < len(owners) < 50:
+            ordered = sorted(owners)
+            for i, a in enumerate(ordered):
+                for b in ordered[i + 1:]:
+                    shared[(a, b)] += 1
+    out = []
+    for (a, b), count in shared.items():
+        denom = max(min(len(grams[a]), len(grams[b])), 1)
+        out.append((count / denom, a, b))
+    return sorted(out, reverse=True)
+
+
+def required_missing(present: set[str], required: tuple[str, ...] = REQUIRED_AREAS) -> tuple[str, ...]:
+    return tuple(a for a in required if a not in present)

@@ -1,0 +1,81 @@
+"""Measure segmentation against the corpus sources, whose area markers give the true areas.
+
+A graded (document, area) counts as correctly segmented when segmentation finds the area and
+the section it gives holds most of the area's true words (and little of other areas' words).
+Missing-area detection is exact when the missing areas equal those absent from the markers.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .areas import GENERAL, REQUIRED_AREAS
+from .config import Config
+from .corpus import Corpus
+from .ingest import read_document
+from .segment import segment
+from .sources import parse_source
+
+
+def _bag(text: str) -> Counter:
+    return Counter(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _covered(true: Counter, found: Counter) -> float:
+    total = sum(true.values())
+    return sum(min(n, found[w]) for w, n in true.items()) / total if total else 0.0
+
+
+@dataclass
+class SegmentationReport:
+    graded: int = 0
+    correct: int = 0
+    documents: int = 0
+    missing_exact: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def section_accuracy(self) -> float:
+        return self.correct / self.graded if self.graded else 0.0
+
+    def as_dict(self) -> dict:
+        return {"graded_sections": self.graded, "correct_area": self.correct,
+                "section_accuracy": round(self.section_accuracy, 4), "documents": self.documents,
+                "missing_areas_exact": self.missing_exact, "errors": self.errors}
+
+
+def evaluate_segmentation(corpus_root: str | Path = "corpus", config: Config | None = None,
+                          min_coverage: float = 0.6) -> SegmentationReport:
+    config = config or Config()
+    corpus = Corpus(Path(corpus_root))
+    grades = corpus.grades()
+    by_doc: dict[str, list[str]] = {}
+    for g in grades:
+        by_doc.setdefault(g.document, []).append(g.area)
+    report = SegmentationReport()
+    for document, areas in sorted(by_doc.items()):
+        source = parse_source(corpus.root / "sources" / (Path(document).stem + ".md"))
+        truth = {k: _bag(v) for k, v in source.area_text().items()}
+        seg = segment(read_document(corpus.documents_dir / document, config), config.required_areas)
+        found = {s.area: _bag(s.text) for s in seg.sections}
+        report.documents += 1
+        true_missing = tuple(a for a in config.required_areas if a not in truth)
+        if tuple(seg.missing_areas) == true_missing:
+            report.missing_exact += 1
+        else:
+            report.errors.append(f"{document}: missing areas {list(seg.missing_areas)}, truly {list(true_missing)}")
+        for area in areas:
+            report.graded += 1
+            if area not in found:
+                report.errors.append(f"{document}: {area} not found")
+                continue
+            recall = _covered(truth[area], found[area])
+            precision = _covered(found[area], truth[area])
+            if recall >= min_coverage and precision >= 0.5:
+                report.correct += 1
+            else:
+                report.errors.append(f"{document}: {area} holds {recall:.0%} of its true text "
+                                     f"({precision:.0%} of the section is truly it)")
+    return report
