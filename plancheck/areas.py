@@ -57,7 +57,7 @@ AREAS: tuple[Area, ...] = (
         (r"critical incident", r"gold group", r"command (and|&) control", r"incident command",
          r"community impact", r"managing critical"),
         ((r"critical incidents?", 3.5), (r"gold group", 3), (r"\bgold\b", 1.2), (r"\bsilver\b", 1),
-         (r"\bbronze\b", 1), (r"community impact assessments?", 3), (r"\bipcc\b", 2),
+         (r"\bbronze\b", 1), (r"community impact( assessments?)?", 3), (r"\bipcc\b", 2),
          (r"independent advisory group", 2), (r"\biags?\b", 1.5), (r"community tension", 1.5),
          (r"command (training|cadre|structure)", 1.2), (r"loggists?", 1.5), (r"post[- ]incident", 1),
          (r"confidence of (the )?(community|public)", 1), (r"strategic commanders?", 1),

@@ -19,6 +19,7 @@ from .types import Document, Section, Segmentation
 _NUMBERED = re.compile(r"^((\d{1,2})(\.\d{1,2}){0,3}|[A-H]\.|[IVX]{1,4}\.|(section|part)\s+\d+)[.:)]?\s+\S", re.I)
 _SENTENCE_END = re.compile(r"[.;,:?!]$")
 _BULLET = re.compile(r"^([-*\u2022\u25aa\u2013]|\d{1,2}[.)]\s+[a-z])\s*")
+_DATE_START = re.compile(r"^\d{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
 _QA = re.compile(r"^(q|a|q\d+|question|answer)\s*[:.]", re.I)
 _SMALL_WORDS = {"and", "of", "the", "for", "to", "in", "on", "a", "an", "with", "from", "by", "&", "at", "our"}
 
@@ -96,7 +97,9 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
         return int(m.group(1)) if m else 1
     if line.style.lower() in ("title",):
         return 1
-    numbered = _NUMBERED.match(text)
+    numbered = _NUMBERED.match(text) and not _DATE_START.match(text)
+    if numbered and body and line.size and line.size < body - 0.1:
+        numbered = None  # smaller print (table cells, footnotes) is never a heading
     ends_like_sentence = bool(_SENTENCE_END.search(text)) and not text.endswith(":") or text.endswith(",")
     depth = text.split()[0].count(".") + 1 if numbered and text[0].isdigit() else 1
     if numbered and text.split()[0].endswith(".") and depth > 1:
@@ -142,11 +145,16 @@ def _parts(doc: Document) -> list[_Part]:
 
 
 def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
-    """Group lines into paragraphs at blank lines, or (PDF) where a sentence ends a short line."""
+    """Group lines into paragraphs: at blank lines; each line of a Word document or of unwrapped
+    text is a paragraph; in wrapped text (PDF) a paragraph ends where a sentence ends a short line."""
     paras: list[list[_Line]] = []
+    lengths = sorted(len(l.text) for l in lines)
+    typical = lengths[int(len(lengths) * 0.9)] if lengths else 0
+    wrapped = any(l.size for l in lines) or (typical and typical <= 100)
     for line in lines:
-        new = not paras or line.blank_before
-        if not new and paras[-1] and paras[-1][-1].text.endswith((".", ":")) and len(paras[-1][-1].text) < 70:
+        new = not paras or line.blank_before or not wrapped or line.style
+        prev = paras[-1][-1].text if paras else ""
+        if not new and prev.endswith((".", ":", "?", "!")) and len(prev) < 0.8 * typical:
             new = True
         if new:
             paras.append([line])
@@ -185,11 +193,13 @@ def segment(doc: Document, required: tuple[str, ...] = REQUIRED_AREAS) -> Segmen
     """Split ``doc`` into area sections and list the required areas it lacks."""
     parts = _parts(doc)
     pieces: list[tuple[str, str, list[_Line]]] = []  # (area, heading, lines)
-    headed = [p for p in parts if p.heading]
-    if len(headed) <= 1:
+    # Title-block lines at the very top are not section headings.
+    headed = [p for p in parts[3:] if p.heading] if len(parts) > 3 else []
+    top = [p for p in parts[:3] if p.heading and len(p.body.split()) > 150]
+    if len(headed) + len(top) <= 1 and not any(heading_areas(p.heading) for p in parts if p.heading):
         # No headings: assign paragraphs and group neighbours of one area.
         lines = [l for p in parts for l in p.lines]
-        title = headed[0].heading if headed else ""
+        title = next((p.heading for p in parts if p.heading), "")
         for area, chunk in _assign_paragraphs(_paragraphs(lines), None, GENERAL):
             pieces.append((area, title if not pieces else "", chunk))
     else:
@@ -213,6 +223,8 @@ def segment(doc: Document, required: tuple[str, ...] = REQUIRED_AREAS) -> Segmen
                 own = best_area(part.body + " " + part.heading, minimum=6.0, margin=2.5)
                 if own != GENERAL and own != parent and vocabulary_scores(part.heading).get(own, 0) > 0:
                     area = own
+            elif _is_summary(part.body):
+                area = GENERAL  # an overview that touches many areas belongs to none
             else:
                 area = best_area(part.heading + " " + part.body)
                 if area == GENERAL and len(part.body.split()) > 150:
@@ -224,6 +236,13 @@ def segment(doc: Document, required: tuple[str, ...] = REQUIRED_AREAS) -> Segmen
             pieces.append((area, part.heading, part.lines))
             stack.append((part.level, area))
     return _merge(doc.path, pieces, required)
+
+
+def _is_summary(text: str) -> bool:
+    """Whether ``text`` surveys several areas (a summary or progress overview), not one."""
+    scores = vocabulary_scores(text)
+    strong = sorted((v for v in scores.values() if v >= 3.0), reverse=True)
+    return len(strong) >= 3 and strong[0] < 2.5 * strong[2]
 
 
 def _merge(path: str, pieces: list[tuple[str, str, list[_Line]]], required: tuple[str, ...]) -> Segmentation:
