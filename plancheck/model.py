@@ -169,10 +169,10 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, min_precision: float = 0.80) 
 # --- explanations ----------------------------------------------------------------------------
 
 CRITERION_QUESTIONS = {
-    "assessment": "the force's own threat, risk or gap, with evidence",
+    "assessment": "statement of the force's own threat, risk or gap with evidence",
     "objectives": "specific intended outcomes",
     "actions": "concrete committed actions",
-    "owner": "a named accountable role, person or unit",
+    "owner": "named accountable role, person or unit",
     "timescales": "dates, deadlines or milestones for the actions",
     "resources": "staff, money or capability committed",
     "measures": "how success is measured and monitored",
@@ -217,11 +217,11 @@ def explain(criteria: dict[str, int], p2: dict[str, float], evidence: dict[str, 
             reasons.append(f"{c}: missing - no {CRITERION_QUESTIONS[c]} found")
         elif criteria[c] == 1:
             quote = "; ".join(_quote(s) for s in (vague or specific)[:2])
-            reasons.append(f"{c}: vague - {quote}" if quote else f"{c}: vague - {CRITERION_QUESTIONS[c]} not specific")
+            reasons.append(f"{c}: vague - {quote}" if quote else f"{c}: vague - no sentence gives {CRITERION_QUESTIONS[c]} specifically")
     if flagged and not any(criteria[c] < 2 for c in CORE):
         core_weak = sorted(CORE, key=lambda c: p2[c])[:1]
         for c in core_weak:
-            reasons.insert(0, f"{c}: uncertain - only {p2[c]:.0%} sure the section gives {CRITERION_QUESTIONS[c]}")
+            reasons.insert(0, f"{c}: uncertain - only {p2[c]:.0%} likely to be specific ({CRITERION_QUESTIONS[c]})")
     if flagged and not reasons:
         reasons.append("overall: the section reads like the insufficient plans in the corpus; check it in full")
     # Core criteria first: they decide the label.

@@ -204,7 +204,10 @@ def segment(doc: Document, required: tuple[str, ...] = REQUIRED_AREAS) -> Segmen
             pieces.append((area, title if not pieces else "", chunk))
     else:
         stack: list[tuple[int, str]] = []  # (level, area) of enclosing headings
-        for part in parts:
+        named_at = [i for i, p in enumerate(parts) if p.heading and heading_areas(p.heading)]
+        # When most areas have headings that name them, what comes before the first is preamble.
+        preamble_end = named_at[0] if len(named_at) >= 3 else 0
+        for index, part in enumerate(parts):
             while stack and stack[-1][0] >= part.level:
                 stack.pop()
             parent = stack[-1][1] if stack else GENERAL
@@ -225,6 +228,8 @@ def segment(doc: Document, required: tuple[str, ...] = REQUIRED_AREAS) -> Segmen
                     area = own
             elif _is_summary(part.body):
                 area = GENERAL  # an overview that touches many areas belongs to none
+            elif index < preamble_end:
+                area = best_area(part.heading + " " + part.body, minimum=10.0, margin=3.0)
             else:
                 area = best_area(part.heading + " " + part.body)
                 if area == GENERAL and len(part.body.split()) > 150:

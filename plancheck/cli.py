@@ -1,0 +1,407 @@
+"""The plancheck command line: one verb per job, each a thin layer over library functions.
+
+Data goes to stdout (or --output), messages and progress to stderr. Exit codes: 0 success,
+1 error (any file failed, or the job failed), 2 usage error.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import click
+import typer
+
+from .config import Config, load_config
+from .errors import PlancheckError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="First-pass review of protective-services improvement plans.")
+
+FormatOpt = typer.Option("table", "--format", "-f", help="table | csv | jsonl | json")
+ConfigOpt = typer.Option(None, "--config", help="TOML settings file (default: ./plancheck.toml when present)")
+ModelOpt = typer.Option(None, "--model", "-m", help="model name (see `plancheck models`) or path of its .card.json")
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _config(config: Optional[Path], **overrides) -> Config:
+    return load_config(config, **overrides)
+
+
+class _Progress:
+    """A one-line progress bar on stderr (redrawn in a terminal, occasional lines otherwise)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = total, 0, enabled and total > 1
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.last = -1
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        pct = int(100 * self.done / self.total)
+        if self.tty:
+            bar = "#" * (pct // 4)
+            sys.stderr.write(f"\r[{bar:<25}] {self.done}/{self.total} {Path(label).name[:40]:<40}")
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif pct // 10 != self.last // 10 or self.done == self.total:
+            self.last = pct
+            sys.stderr.write(f"progress: {self.done}/{self.total} files ({pct}%, {time.monotonic() - self.started:.0f} s)\n")
+            sys.stderr.flush()
+
+
+def _score_stream(paths: list[str], config: Config, model: Optional[str]):
+    """Yield records for ``paths``, scored in isolated workers that share one loaded model."""
+    from . import runner
+    from .score import Scorer, error_record, file_sha256
+
+    scorer = Scorer.load(model, config)
+
+    def task(path: str) -> dict:
+        return scorer.score_path(path)
+
+    def error(path: str, code: str, message: str) -> dict:
+        return error_record(path, code, message, scorer.name, sha256=file_sha256(path, config.max_file_bytes))
+
+    yield from runner.run(paths, task, error, config)
+
+
+@app.command()
+def score(paths: List[str] = typer.Argument(..., help="files, folders (searched recursively) or glob patterns"),
+          fmt: str = FormatOpt,
+          output: Optional[Path] = typer.Option(None, "--output", "-o", help="write records here instead of stdout"),
+          jobs: int = typer.Option(1, "--jobs", "-j", help="worker processes"),
+          resume: bool = typer.Option(False, "--resume", help="skip files already in --output (JSON Lines or CSV)"),
+          timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds allowed per file (default 60)"),
+          model: Optional[str] = ModelOpt, config: Optional[Path] = ConfigOpt,
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar")) -> None:
+    """Score plans: one record per document, streamed as files finish.
+
+    Example: plancheck score inbox/ --format jsonl --output scores.jsonl --jobs 2
+    """
+    from .output import FORMATS, RecordWriter, read_done
+    from .runner import collect_paths
+    from .score import file_sha256
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"expected one of {FORMATS}", param_hint="--format")
+    if resume and (output is None or fmt not in ("jsonl", "csv")):
+        raise typer.BadParameter("--resume needs --output and --format jsonl or csv", param_hint="--resume")
+    cfg = _config(config, jobs=jobs, timeout=timeout)
+    paths = collect_paths(paths)
+    done: set = set()
+    if resume and output is not None and output.exists():
+        if fmt == "jsonl":
+            done = read_done(output)
+        else:
+            import csv as _csv
+            done = {(r["path"], r["sha256"]) for r in _csv.DictReader(output.open(encoding="utf-8"))}
+        before = len(paths)
+        paths = [p for p in paths if (p, file_sha256(p, cfg.max_file_bytes) or "") not in done]
+        _err(f"resuming: {before - len(paths)} of {before} file(s) already recorded in {output}")
+    out = open(output, "a" if resume else "w", encoding="utf-8", newline="") if output else sys.stdout
+    if resume and output is not None and output.stat().st_size > 0:
+        out._plancheck_resumed = True  # type: ignore[attr-defined]
+    writer = RecordWriter(out, fmt)
+    progress = _Progress(len(paths), not quiet)
+    failed = 0
+    try:
+        for record in _score_stream(paths, cfg, model):
+            writer.write(record)
+            failed += record["status"] != "scored"
+            progress.step(record["path"])
+        writer.close()
+    finally:
+        if output:
+            out.close()
+    if failed:
+        _err(f"{failed} of {len(paths)} file(s) could not be scored (see their error records)")
+        raise typer.Exit(1)
+
+
+@app.command()
+def segment(file: Path = typer.Argument(..., help="a plan: PDF, .docx, .txt or .md"),
+            fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+            config: Optional[Path] = ConfigOpt) -> None:
+    """Show what plancheck reads in a plan: its areas, headings, pages and missing areas.
+
+    Example: plancheck segment examples/hollowfield-2009.pdf --format json
+    """
+    from .ingest import read_document
+    from .segment import segment as run_segment
+
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("expected table or json", param_hint="--format")
+    cfg = _config(config)
+    seg = run_segment(read_document(file, cfg), cfg.required_areas)
+    if fmt == "json":
+        typer.echo(json.dumps({"path": seg.path, "sections": [{"area": s.area, "heading": s.heading, "headings": list(s.headings),
+                                                                "pages": list(s.pages), "text": s.text} for s in seg.sections],
+                               "missing_areas": list(seg.missing_areas)}, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{seg.path}")
+    for s in seg.sections:
+        typer.echo(f"  {s.area:<24} {s.page_range:<10} {len(s.text.split()):>5} words  {s.heading[:70]}")
+    typer.echo(f"  missing areas: {', '.join(seg.missing_areas) or 'none'}")
+
+
+@app.command("score-sections")
+def score_sections_cmd(file: Path = typer.Argument(..., help="JSON Lines of {id, text, area?}; '-' for stdin"),
+                       output: Optional[Path] = typer.Option(None, "--output", "-o"),
+                       model: Optional[str] = ModelOpt, config: Optional[Path] = ConfigOpt) -> None:
+    """Score sections exported from other systems: {id, text, area?} lines in, judgements out.
+
+    Example: plancheck score-sections sections.jsonl --output judged.jsonl
+    """
+    from .score import Scorer, score_sections
+
+    cfg = _config(config)
+    scorer = Scorer.load(model, cfg)
+    source = sys.stdin if str(file) == "-" else open(file, encoding="utf-8")
+    items = []
+    for n, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise PlancheckError(f"{file} line {n}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(item, dict) or "text" not in item:
+            raise PlancheckError(f"{file} line {n}: expected an object with 'id' and 'text'")
+        items.append(item)
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for record in score_sections(scorer, items):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            out.close()
+
+
+@app.command()
+def report(file: Path = typer.Argument(..., help="a plan to report on"),
+           output: Path = typer.Option(..., "--output", "-o", help="the HTML file to write"),
+           model: Optional[str] = ModelOpt, config: Optional[Path] = ConfigOpt) -> None:
+    """Write a self-contained HTML report of one plan for a reviewer.
+
+    Example: plancheck report examples/larkmere-2009.docx -o larkmere.html
+    """
+    from .card import atomic_write
+    from .report import render_html
+
+    cfg = _config(config)
+    record = next(_score_stream([str(file)], cfg, model))
+    atomic_write(output, render_html(record).encode("utf-8"))
+    if record["status"] != "scored":
+        _err(f"{file}: {record['error']['code']}: {record['error']['message']} (report written)")
+        raise typer.Exit(1)
+    _err(f"{output}: {record['verdict']}")
+
+
+@app.command()
+def triage(inbox: Path = typer.Argument(..., help="folder where submissions arrive"),
+           out: Path = typer.Option(..., "--out", help="folder for needs-review/, passed/, unreadable/ and the log"),
+           watch: bool = typer.Option(False, "--watch", help="keep polling until interrupted (Ctrl-C)"),
+           interval: float = typer.Option(2.0, "--interval", help="seconds between polls"),
+           jobs: int = typer.Option(1, "--jobs", "-j"), timeout: Optional[float] = typer.Option(None, "--timeout"),
+           model: Optional[str] = ModelOpt, config: Optional[Path] = ConfigOpt) -> None:
+    """Score every new file in INBOX and move it to needs-review/, passed/ or unreadable/.
+
+    Example: plancheck triage inbox/ --out triaged/ --watch
+    """
+    from .triage import Triage
+
+    cfg = _config(config, jobs=jobs, timeout=timeout)
+    t = Triage(inbox, out, cfg, model)
+    try:
+        if watch:
+            _err(f"watching {inbox} every {interval:g} s; Ctrl-C to stop")
+            t.watch(interval, on_result=lambda e: _err(f"{e['file']} -> {e['destination']}"))
+        else:
+            for e in t.run_until_settled(interval):
+                _err(f"{e['file']} -> {e['destination']}")
+    except KeyboardInterrupt:
+        _err("stopped")
+
+
+@app.command()
+def grade(document: Path = typer.Argument(..., help="the submission that was graded"),
+          grades: Path = typer.Option(..., "--grades", help="CSV of grades (area + eight criteria + label) or the "
+                                                             "submission's JSON record edited by the reviewer"),
+          grader: str = typer.Option(..., "--grader", help="who graded it"),
+          force_name: Optional[str] = typer.Option(None, "--force-name", help="the force (default: from the grades)"),
+          split: str = typer.Option("train", "--split", help="train | test: where a new force goes"),
+          corpus: Path = typer.Option(Path("corpus"), "--corpus")) -> None:
+    """Record a reviewer's grades of a submission into the corpus (validated like the corpus).
+
+    Example: plancheck grade inbox/newshire.pdf --grades newshire-grades.csv --grader "J Smith"
+    """
+    from .grading import record_grades
+
+    added = record_grades(document, grades, grader, corpus, force=force_name, split=split)
+    _err(f"added {len(added)} grade(s) for {document.name} to {corpus}/labels.csv; retrain with `plancheck train`")
+
+
+@app.command()
+def train(corpus: Path = typer.Option(Path("corpus"), "--corpus"),
+          models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: models/)"),
+          force: bool = typer.Option(False, "--force", help="make the new model current even if it is worse"),
+          no_cache: bool = typer.Option(False, "--no-cache", help="do not read or write the feature cache"),
+          config: Optional[Path] = ConfigOpt) -> None:
+    """Train on the corpus, evaluate on the fixed test split and promote the model if no worse.
+
+    Example: plancheck train   (same as: python train.py)
+    """
+    from .train import train_model
+
+    cfg = _config(config)
+    result = train_model(corpus, models or Path(cfg.model_dir), cfg, force=force, cache_dir=None if no_cache else ".cache")
+    m = result["metrics"]
+    for split in ("cv", "test"):
+        r = m[split]
+        _err(f"{split:>4}: precision {r['precision']:.3f}  recall {r['recall']:.3f}  F1 {r['f1']:.3f}  "
+             f"ROC-AUC {r.get('roc_auc', 0):.3f}  Brier {r.get('brier', 0):.3f}")
+    for name, b in m["baselines"].items():
+        r = b["test"]
+        _err(f"      baseline {name:<18} test F1 {r['f1']:.3f}  ROC-AUC {r.get('roc_auc', 0):.3f}")
+    state = "is now current" if result["promoted"] else "was saved but NOT made current"
+    _err(f"{result['name']} ({result['mode']}, threshold {result['threshold']:.3f}) {state}: {result['why']} "
+         f"[{result['seconds']:.0f} s]")
+
+
+@app.command("models")
+def models_cmd(models: Optional[Path] = typer.Option(None, "--models"), config: Optional[Path] = ConfigOpt) -> None:
+    """List the models with their key test-split metrics; * marks the current one.
+
+    Example: plancheck models
+    """
+    from .card import list_models
+
+    cfg = _config(config)
+    rows = list_models(models or Path(cfg.model_dir))
+    if not rows:
+        _err(f"no models in {models or cfg.model_dir}/; train one with `plancheck train`")
+        raise typer.Exit(1)
+    for card in rows:
+        if "error" in card:
+            typer.echo(f"  {card['name']:<16} DAMAGED: {card['error']}")
+            continue
+        t = card["metrics"]["test"]
+        typer.echo(f"{'*' if card['current'] else ' '} {card['name']:<16} {card['created']}  test F1 {t['f1']:.3f}  "
+                   f"recall {t['recall']:.3f}  ROC-AUC {t.get('roc_auc', 0):.3f}  {card['pipeline']['name']}")
+
+
+@app.command()
+def info(model: Optional[str] = typer.Argument(None, help="model name (default: the current one)"),
+         models: Optional[Path] = typer.Option(None, "--models"), config: Optional[Path] = ConfigOpt) -> None:
+    """Print a model's card.
+
+    Example: plancheck info plancheck-1
+    """
+    from .card import read_card, resolve
+    from .report import render_card_markdown
+
+    cfg = _config(config)
+    typer.echo(render_card_markdown(read_card(resolve(model, models or Path(cfg.model_dir)))))
+
+
+@app.command()
+def features() -> None:
+    """List the feature registry with each feature's documentation.
+
+    Example: plancheck features
+    """
+    from .features import FEATURES
+
+    for f in FEATURES.values():
+        typer.echo(f"{f.name:<26} v{f.version}  [{f.criterion}, {f.polarity}]\n    {f.doc}")
+
+
+@app.command()
+def validate(corpus: Path = typer.Option(Path("corpus"), "--corpus"), config: Optional[Path] = ConfigOpt) -> None:
+    """Check the corpus: documents read, labels valid and found by segmentation; print balance.
+
+    Example: plancheck validate
+    """
+    from .grading import validate_corpus
+
+    summary = validate_corpus(corpus, _config(config))
+    typer.echo(summary)
+
+
+@app.command("eval-segment")
+def eval_segment(corpus: Path = typer.Option(Path("corpus"), "--corpus"), config: Optional[Path] = ConfigOpt) -> None:
+    """Measure segmentation on the corpus against its sources' true areas.
+
+    Example: plancheck eval-segment
+    """
+    from .evaluation import evaluate_segmentation
+
+    r = evaluate_segmentation(corpus, _config(config))
+    typer.echo(f"graded sections given the right area: {r.correct}/{r.graded} ({r.section_accuracy:.1%})")
+    typer.echo(f"documents with exactly the right missing areas: {r.missing_exact}/{r.documents}")
+    for e in r.errors:
+        typer.echo(f"  {e}")
+
+
+@app.command()
+def demo(folder: Path = typer.Argument(Path("examples"), help="the example submissions"),
+         config: Optional[Path] = ConfigOpt) -> None:
+    """Score the bundled example submissions (or show what plancheck reads if no model exists).
+
+    Example: plancheck demo
+    """
+    from .card import current_name
+    from .output import table_lines
+    from .runner import collect_paths
+
+    cfg = _config(config)
+    paths = [p for p in collect_paths([str(folder)]) if "/sources/" not in p]
+    if not current_name(Path(cfg.model_dir)):
+        _err("no trained model yet: showing what plancheck reads (train one with `make train`)")
+        for p in paths:
+            try:
+                segment(Path(p), "table", config)
+            except PlancheckError as exc:
+                typer.echo(f"{p}  ERROR {exc.code}: {exc.message}")
+        return
+    for record in _score_stream(paths, cfg, None):
+        typer.echo("\n".join(table_lines(record)))
+    typer.echo("\nTry: plancheck report examples/larkmere-2009.docx -o larkmere.html")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 error, 2 usage)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # damage is reported in records, not logs
+    try:
+        app(args=argv, prog_name="plancheck", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Abort:
+        _err("aborted")
+        return 1
+    except PlancheckError as exc:
+        _err(f"error: {exc.message}")
+        return 1
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""Score documents and sections with a trained model: the records every command writes.
+
+A record (one per document) has fixed field names: path, sha256, status, error, verdict,
+p_insufficient, missing_areas, areas, model; plus kind, pages, words and warnings.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from . import features, nlp as nlp_mod
+from .card import load_model
+from .config import Config
+from .corpus import CRITERIA
+from .errors import PlancheckError
+from .ingest import read_document
+from .model import explain
+from .segment import segment
+from .types import Assessment, Document, Section
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Scorer:
+    """A loaded model with its card, language pipeline and settings."""
+
+    model: object
+    card: dict
+    nlp: object
+    config: Config
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, config: Config | None = None) -> "Scorer":
+        config = config or Config()
+        nlp = nlp_mod.load()
+        obj, card = load_model(model, config.model_dir, pipeline=nlp_mod.pipeline_id(nlp))
+        return cls(obj, card, nlp, config)
+
+    @property
+    def name(self) -> str:
+        return str(self.card.get("name"))
+
+    @property
+    def threshold(self) -> float:
+        return float(self.card["threshold"]["value"])
+
+    def assess(self, sections: list[Section]) -> list[Assessment]:
+        """Judge sections: criteria, probability, flag, reasons and evidence."""
+        if not sections:
+            return []
+        rows, evidence = [], []
+        for doc in nlp_mod.parse((s.text for s in sections), self.nlp):
+            row, ev = features.featurise(doc)
+            rows.append(row)
+            evidence.append(ev)
+        X = np.array(rows, dtype=float)
+        p = self.model.predict_proba(X)[:, 1]
+        probs = self.model.criterion_proba(X)
+        out = []
+        for i, section in enumerate(sections):
+            criteria = {c: int(np.argmax(probs[c][i])) for c in CRITERIA}
+            p2 = {c: float(probs[c][i][2]) for c in CRITERIA}
+            flagged = bool(p[i] >= self.threshold)
+            reasons, shown = explain(criteria, p2, evidence[i], flagged)
+            out.append(Assessment(section.area, section.headings, section.pages, round(float(p[i]), 4), flagged,
+                                  criteria, tuple(reasons), shown, section.text))
+        return out
+
+    def score_document(self, document: Document) -> dict:
+        seg = segment(document, self.config.required_areas)
+        assessments = self.assess(list(seg.sections))
+        return document_record(document, assessments, seg.missing_areas, self.name)
+
+    def score_path(self, path: str | Path) -> dict:
+        """Read and score one file; a failure becomes an error record, never an exception."""
+        try:
+            return self.score_document(read_document(path, self.config))
+        except PlancheckError as exc:
+            return error_record(str(path), exc.code, exc.message, self.name)
+
+
+def document_record(document: Document, assessments: list[Assessment], missing: Iterable[str], model: str) -> dict:
+    missing = list(missing)
+    flagged = any(a.flagged for a in assessments)
+    return {
+        "path": document.path,
+        "sha256": document.sha256,
+        "status": "scored",
+        "error": None,
+        "verdict": "needs_review" if (missing or flagged) else "sufficient",
+        "p_insufficient": max((a.p_insufficient for a in assessments), default=None),
+        "missing_areas": missing,
+        "areas": [assessment_record(a) for a in assessments],
+        "model": model,
+        "kind": document.kind,
+        "pages": document.page_count,
+        "words": document.word_count,
+        "title": document.title,
+        "warnings": list(document.warnings),
+    }
+
+
+def assessment_record(a: Assessment, with_text: bool = True) -> dict:
+    record = {"area": a.area, "headings": list(a.headings), "pages": list(a.pages), "p_insufficient": a.p_insufficient,
+              "flagged": a.flagged, "criteria": dict(a.criteria), "reasons": list(a.reasons),
+              "evidence": {k: list(v) for k, v in a.evidence.items()}}
+    if with_text:
+        record["text"] = a.text
+    return record
+
+
+def error_record(path: str, code: str, message: str, model: str | None = None, sha256: str | None = None) -> dict:
+    if sha256 is None:
+        sha256 = file_sha256(path)
+    return {"path": path, "sha256": sha256, "status": "error", "error": {"code": code, "message": message},
+            "verdict": None, "p_insufficient": None, "missing_areas": [], "areas": [], "model": model}
+
+
+def file_sha256(path: str | Path, limit: int | None = None) -> str | None:
+    """SHA-256 of a regular file's bytes (None for anything else or an unreadable file)."""
+    import os
+    import stat
+
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or (limit is not None and info.st_size > limit):
+            return None
+        h = hashlib.sha256()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+def score_sections(scorer: Scorer, items: Iterable[dict]) -> Iterator[dict]:
+    """Score sections given as ``{id, text, area?}``: for text exported from other systems."""
+    from .areas import ALL_KEYS, best_area
+
+    batch: list[tuple[dict, Section]] = []
+
+    def flush():
+        assessed = scorer.assess([s for _, s in batch])
+        for (item, _), a in zip(batch, assessed):
+            yield {"id": item.get("id"), "area": a.area, "p_insufficient": a.p_insufficient, "flagged": a.flagged,
+                   "criteria": a.criteria, "reasons": list(a.reasons), "evidence": a.evidence}
+        batch.clear()
+
+    for item in items:
+        text = str(item.get("text") or "")
+        area = item.get("area") or best_area(text)
+        if area not in ALL_KEYS:
+            area = best_area(text)
+        batch.append((item, Section(area, (), (), text)))
+        if len(batch) >= nlp_mod.BATCH_SIZE:
+            yield from flush()
+    if batch:
+        yield from flush()

@@ -1,0 +1,212 @@
+"""Tests for the HTML report: content, highlighting, error records and escaping of plan text."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from plancheck.areas import AREA_NAMES
+from plancheck.corpus import CRITERIA
+from plancheck.report import render_html
+
+HOSTILE = "<script>alert(1)</script>"
+VAGUE = "An owner will be appointed in due course."
+SPECIFIC = "The ROCU will complete 12 financial investigations by 31 March 2010."
+
+
+def make_area(area: str = "serious_organised_crime", flagged: bool = True, **changes) -> dict:
+    scores = dict(zip(CRITERIA, (2, 1, 2, 1, 0, 2, 1, 2)))
+    record = {
+        "area": area, "headings": ["3. Serious and organised crime"], "pages": [4, 5],
+        "p_insufficient": 0.82 if flagged else 0.1, "flagged": flagged, "criteria": scores,
+        "reasons": ["owner: vague - 'an owner will be appointed in due course.'",
+                    "timescales: missing - no dates, deadlines or milestones for the actions found"],
+        "evidence": {"owner": [VAGUE], "actions": [SPECIFIC]},
+        # Line breaks and double spaces inside the sentences, as extraction leaves them.
+        "text": f"We face 14 OCGs.\nThe ROCU will complete 12 financial\ninvestigations by  31 March 2010. "
+                f"An owner will be\nappointed in due course.",
+    }
+    record.update(changes)
+    return record
+
+
+def make_record(areas: list[dict] | None = None, **changes) -> dict:
+    areas = [make_area()] if areas is None else areas
+    record = {
+        "path": "/inbox/larkmere-2009.docx", "sha256": "ab" * 32, "status": "scored", "error": None,
+        "verdict": "needs_review", "p_insufficient": max((a["p_insufficient"] for a in areas), default=None),
+        "missing_areas": [], "areas": areas, "model": "plancheck-section-1.0", "kind": "docx",
+        "pages": 12, "words": 4300, "title": "Larkmere Police Protective Services Plan", "warnings": [],
+    }
+    record.update(changes)
+    return record
+
+
+def error_record() -> dict:
+    return {"path": "/inbox/locked.pdf", "sha256": None, "status": "error",
+            "error": {"code": "encrypted", "message": "locked.pdf: the PDF is encrypted; supply an unlocked copy"},
+            "verdict": None, "p_insufficient": None, "missing_areas": [], "areas": [], "model": "plancheck-section-1.0"}
+
+
+class _GridRows(HTMLParser):
+    """Collects the text of each cell of each body row of ``table.grid``."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._in_grid = self._in_body = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and ("class", "grid") in attrs:
+            self._in_grid = True
+        elif self._in_grid and tag == "tbody":
+            self._in_body = True
+        elif self._in_body and tag == "tr":
+            self.rows.append([])
+        elif self._in_body and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._in_grid = self._in_body = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def grid_rows(page: str) -> list[list[str]]:
+    parser = _GridRows()
+    parser.feed(page)
+    return parser.rows
+
+
+def flagged_sections(page: str) -> list[str]:
+    return re.findall(r'<section class="area flagged">.*?</section>', page, flags=re.S)
+
+
+@pytest.mark.parametrize("verdict,label", [("needs_review", "Needs review"), ("sufficient", "Sufficient")])
+def test_report_shows_verdict(verdict, label):
+    page = render_html(make_record(verdict=verdict))
+    assert f'class="verdict verdict-{verdict}">{label}</p>' in page
+
+
+def test_report_header_shows_file_title_model_and_short_hash():
+    page = render_html(make_record())
+    header = page.split("</header>")[0]
+    for expected in ("larkmere-2009.docx", "Larkmere Police Protective Services Plan", "plancheck-section-1.0",
+                     "abababababab...", "4300"):
+        assert expected in header
+    assert "ab" * 32 + "</code>" not in header
+
+
+def test_report_grid_has_one_row_per_area_with_scores():
+    areas = [make_area(), make_area("counter_terrorism", flagged=False, criteria=dict.fromkeys(CRITERIA, 2))]
+    rows = grid_rows(render_html(make_record(areas)))
+    assert len(rows) == 2
+    assert rows[0][0] == AREA_NAMES["serious_organised_crime"]
+    assert rows[0][1:9] == ["2 specific", "1 vague", "2 specific", "1 vague", "0 missing", "2 specific",
+                            "1 vague", "2 specific"]
+    assert rows[0][9:] == ["0.820", "FLAGGED"]
+    assert rows[1][1:] == ["2 specific"] * 8 + ["0.100", "no"]
+
+
+def test_report_grid_cells_coloured_by_score():
+    page = render_html(make_record())
+    assert '<td class="s0">0 missing</td>' in page
+    assert '<td class="s1">1 vague</td>' in page
+    assert '<td class="s2">2 specific</td>' in page
+    assert "print-color-adjust: exact" in page and "@media print" in page
+
+
+def test_report_marks_evidence_in_flagged_section_text():
+    [section] = flagged_sections(render_html(make_record()))
+    assert re.search(r'<mark class="vague" title="owner">An owner will be\nappointed in due course\.</mark>', section)
+    assert re.search(r'<mark class="specific" title="actions">The ROCU will complete 12 financial\n'
+                     r'investigations by  31 March 2010\.</mark>', section)
+    assert "pp. 4-5" in section
+    assert "<li>timescales: missing - no dates, deadlines or milestones for the actions found</li>" in section
+
+
+def test_report_lists_evidence_not_found_in_text_under_reasons():
+    area = make_area(evidence={"measures": ["Performance will be monitored."]})
+    [section] = flagged_sections(render_html(make_record([area])))
+    reasons = section.split('<ul class="reasons">')[1].split("</ul>")[0]
+    assert "Performance will be monitored." in reasons
+    assert "<mark" not in section
+
+
+def test_report_collapses_unflagged_sections():
+    page = render_html(make_record([make_area(flagged=False)], verdict="sufficient"))
+    assert flagged_sections(page) == []
+    assert re.search(r'<section class="area unflagged"><details>\s*<summary>', page)
+
+
+def test_report_lists_missing_areas():
+    page = render_html(make_record(missing_areas=["serious_organised_crime", "civil_contingencies"]))
+    missing = page.split('<ul class="missing">')[1].split("</ul>")[0]
+    assert AREA_NAMES["serious_organised_crime"] in missing
+    assert "<code>civil_contingencies</code>" in missing
+
+
+def test_report_says_all_areas_found_when_none_missing():
+    page = render_html(make_record())
+    assert "All required areas were found." in page
+    assert '<ul class="missing">' not in page
+
+
+def test_report_error_record_shows_code_and_message_only():
+    page = render_html(error_record())
+    assert "Could not be read" in page
+    assert "<code>encrypted</code>" in page
+    assert "locked.pdf: the PDF is encrypted; supply an unlocked copy" in page
+    for misleading in ('class="grid"', "Required areas", "Flagged sections", "All required areas were found"):
+        assert misleading not in page
+
+
+@pytest.mark.parametrize("where", ["text", "headings", "reasons", "evidence", "title", "path"])
+def test_report_escapes_hostile_text(where):
+    area = make_area()
+    record = make_record([area])
+    if where == "text":
+        area["text"] += " " + HOSTILE
+    elif where == "headings":
+        area["headings"] = [HOSTILE]
+    elif where == "reasons":
+        area["reasons"] = [f"owner: vague - '{HOSTILE}'"]
+    elif where == "evidence":
+        area["evidence"] = {"owner": [HOSTILE]}
+    else:
+        record[where] = HOSTILE
+    page = render_html(record)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script" not in page.lower()
+
+
+def test_report_escapes_hostile_evidence_inside_mark():
+    area = make_area(text=f"Intro. {HOSTILE} More.", evidence={"owner": [HOSTILE]})
+    page = render_html(make_record([area]))
+    assert '<mark class="vague" title="owner">&lt;script&gt;alert(1)&lt;/script&gt;</mark>' in page
+    assert "<script" not in page.lower()
+
+
+def test_report_escapes_hostile_error_message():
+    record = error_record()
+    record["error"] = {"code": HOSTILE, "message": HOSTILE}
+    page = render_html(record)
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
+    assert "<script" not in page.lower()
+
+
+@pytest.mark.parametrize("record", [make_record(missing_areas=["counter_terrorism"]), error_record()],
+                         ids=["scored", "error"])
+def test_report_is_self_contained(record):
+    page = render_html(record)
+    assert page.startswith("<!DOCTYPE html>")
+    for external in ("http://", "https://", "<link", "<script", "src=", "@import", "url("):
+        assert external not in page.lower()
