@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 
 from .config import Config, load_config
@@ -105,7 +104,8 @@ def score(paths: List[str] = typer.Argument(..., help="files, folders (searched 
             done = read_done(output)
         else:
             import csv as _csv
-            done = {(r["path"], r["sha256"]) for r in _csv.DictReader(output.open(encoding="utf-8"))}
+            with output.open(encoding="utf-8") as fh:
+                done = {(r["path"], r["sha256"]) for r in _csv.DictReader(fh)}
         before = len(paths)
         paths = [p for p in paths if (p, file_sha256(p, cfg.max_file_bytes) or "") not in done]
         _err(f"resuming: {before - len(paths)} of {before} file(s) already recorded in {output}")
@@ -167,9 +167,12 @@ def score_sections_cmd(file: Path = typer.Argument(..., help="JSON Lines of {id,
 
     cfg = _config(config)
     scorer = Scorer.load(model, cfg)
-    source = sys.stdin if str(file) == "-" else open(file, encoding="utf-8")
+    import contextlib
+
     items = []
-    for n, line in enumerate(source, start=1):
+    with (contextlib.nullcontext(sys.stdin) if str(file) == "-" else open(file, encoding="utf-8")) as source:
+        lines = list(source)
+    for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -385,21 +388,23 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # damage is reported in records, not logs
     try:
-        app(args=argv, prog_name="plancheck", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.UsageError as exc:
-        exc.show()
-        return 2
-    except click.exceptions.Abort:
-        _err("aborted")
-        return 1
+        result = app(args=argv, prog_name="plancheck", standalone_mode=False)
     except PlancheckError as exc:
         _err(f"error: {exc.message}")
         return 1
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except Exception as exc:
+        # Typer's own usage errors (it bundles its own copy of click): show them, exit 2.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            return exc.exit_code
+        if type(exc).__name__ == "Abort":
+            _err("aborted")
+            return 1
+        raise
+    return result if isinstance(result, int) else 0
     return 0
 
 

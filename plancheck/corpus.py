@@ -121,7 +121,8 @@ def load_split(path: str | Path) -> dict[str, str]:
     path = Path(path)
     out: dict[str, str] = {}
     try:
-        rows = list(csv.DictReader(path.open(encoding="utf-8")))
+        with path.open(encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
     except FileNotFoundError as exc:
         raise CorpusError(f"{path}: not found") from exc
     for i, row in enumerate(rows, start=2):

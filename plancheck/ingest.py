@@ -30,6 +30,7 @@ MIN_TEXT_CHARS = 40
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\u200b\ufeff]")
 _PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(\s*(of|/)\s*\d{1,4})?\s*$", re.I)
 _HYPHEN_BREAK = re.compile(r"(\w)-\n[ \t]*([a-z])")
+_PDF_OBJECT = re.compile(rb"^\s*(%[^\n]*\n\s*)?\d+\s+\d+\s+obj\b")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
@@ -40,8 +41,8 @@ def sha256_bytes(data: bytes) -> str:
 def sniff(data: bytes) -> str | None:
     """The type of a file from its first bytes: pdf, zip, text, or None for anything else."""
     head = data[:1024]
-    if b"%PDF" in head:
-        return "pdf"
+    if b"%PDF" in head or (_PDF_OBJECT.search(head) and b"endobj" in data[:8192]):
+        return "pdf"  # a lenient reader also takes a PDF whose header lost its version line
     if head.startswith(b"PK\x03\x04"):
         return "zip"
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):

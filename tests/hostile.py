@@ -1,0 +1,280 @@
+"""Build hostile submissions at test time: PDF bombs and traps, ZIP and XML bombs, odd file types.
+
+Every builder writes into a folder it is given and returns the path it made; the files are small
+on disk (the largest is a few hundred KB) however much they claim or inflate to, so nothing large
+is committed. PDFs are written as raw bytes by ``pdf_bytes`` so each trap is exactly what it says.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Callable
+
+GOOD_PLAN = Path(__file__).resolve().parent.parent / "examples" / "hollowfield-2009.pdf"
+# One sentence of plain text: enough visible characters to pass plancheck's no-text check.
+SENTENCE = b"The force will appoint a named lead for serious organised crime by 31 March 2010."
+_FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+
+
+# --- raw PDF writing -------------------------------------------------------------------------
+
+def pdf_bytes(objects: list[bytes], root: int = 1) -> bytes:
+    """A PDF whose objects 1..n are ``objects`` (bodies without ``obj``/``endobj``), with a valid xref."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref)
+    return bytes(out)
+
+
+def stream(data: bytes, filters: int = 0, extra: bytes = b"") -> bytes:
+    """A stream object body whose content is ``data`` FlateDecoded ``filters`` times."""
+    for _ in range(filters):
+        data = zlib.compress(data, 9)
+    names = b" ".join([b"/FlateDecode"] * filters)
+    filter_entry = b" /Filter [%s]" % names if filters else b""
+    return b"<< /Length %d%s%s >>\nstream\n" % (len(data), filter_entry, extra) + data + b"\nendstream"
+
+
+def page(parent: int, content: int, font: int) -> bytes:
+    return (b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (parent, content, font))
+
+
+def text_content(text: bytes = SENTENCE) -> bytes:
+    return b"BT /F1 12 Tf 72 720 Td (" + text + b") Tj ET"
+
+
+def _write(folder: Path, name: str, data: bytes) -> Path:
+    path = Path(folder) / name
+    path.write_bytes(data)
+    return path
+
+
+# --- PDF traps -------------------------------------------------------------------------------
+
+def _deflate_repeated(chunk: bytes, total: int) -> bytes:
+    """A zlib stream of ``chunk`` repeated to ``total`` bytes, built without compressing it all.
+
+    One 1 MiB block is deflated once and ended with a full flush, which resets the compressor's
+    history, so the same compressed bytes are valid for every copy of the block.
+    """
+    block = chunk * max(1, (1 << 20) // len(chunk))
+    copies = max(1, total // len(block))
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    adler = 1
+    for _ in range(copies):
+        adler = zlib.adler32(block, adler)
+    return b"\x78\xda" + body * copies + compressor.flush(zlib.Z_FINISH) + adler.to_bytes(4, "big")
+
+
+def flate_bomb(folder: Path, gigabytes: int = 2, layers: int = 3) -> Path:
+    """A page whose content stream is FlateDecoded ``layers`` times and inflates to ``gigabytes`` GB.
+
+    The innermost layer is made by streaming compression, so building it costs seconds, not GBs.
+    """
+    data = _deflate_repeated(b"(bomb) Tj ", gigabytes << 30)
+    for _ in range(layers - 1):
+        data = zlib.compress(data, 9)
+    names = b" ".join([b"/FlateDecode"] * layers)
+    content = b"<< /Length %d /Filter [%s] >>\nstream\n" % (len(data), names) + data + b"\nendstream"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               page(2, 4, 5), content, _FONT]
+    return _write(folder, "flate-bomb.pdf", pdf_bytes(objects))
+
+
+def operator_flood(folder: Path, operators: int = 300_000) -> Path:
+    """One page with ``operators`` text-showing operators: tiny compressed, slow to interpret."""
+    ops = b"BT /F1 12 Tf 72 720 Td " + b"(x) Tj " * operators + b"ET"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               page(2, 4, 5), stream(ops, filters=1), _FONT]
+    return _write(folder, "operator-flood.pdf", pdf_bytes(objects))
+
+
+def count_lie(folder: Path, kids: int = 3) -> Path:
+    """A page tree whose /Count claims 2**31 pages while it holds ``kids``."""
+    refs = b" ".join(b"%d 0 R" % (5 + i) for i in range(kids))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, 2 ** 31),
+               stream(text_content()), _FONT] + [page(2, 3, 4) for _ in range(kids)]
+    return _write(folder, "count-lie.pdf", pdf_bytes(objects))
+
+
+def page_tree_cycle(folder: Path) -> Path:
+    """A Pages node whose /Kids include the node itself (and one real page)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+               page(2, 4, 5), stream(text_content()), _FONT]
+    return _write(folder, "page-tree-cycle.pdf", pdf_bytes(objects))
+
+
+def many_pages(folder: Path, pages: int = 20_000) -> Path:
+    """``pages`` page objects sharing one content stream and font (about 2 MB)."""
+    first = 5
+    refs = b" ".join(b"%d 0 R" % (first + i) for i in range(pages))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, pages),
+               stream(text_content()), _FONT]
+    one = page(2, 3, 4)
+    objects += [one] * pages
+    return _write(folder, f"pages-{pages}.pdf", pdf_bytes(objects))
+
+
+def truncated(folder: Path, source: Path = GOOD_PLAN) -> Path:
+    """The first half of a valid PDF: no xref, no trailer, streams cut mid-way."""
+    data = Path(source).read_bytes()
+    return _write(folder, "truncated.pdf", data[: len(data) // 2])
+
+
+# --- ZIP and Word traps ----------------------------------------------------------------------
+
+def _docx_template() -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(SENTENCE.decode())
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _rebuild_docx(path: Path, replace: dict[str, Callable[[zipfile.ZipFile], None]]) -> Path:
+    """Copy python-docx's template into ``path``, letting ``replace[name](zip)`` write chosen parts."""
+    with zipfile.ZipFile(io.BytesIO(_docx_template())) as source, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename in replace:
+                replace[info.filename](target)
+            else:
+                target.writestr(info, source.read(info))
+    return path
+
+
+def zip_named_pdf(folder: Path) -> Path:
+    """A ZIP archive (holding a text file) named ``.pdf``."""
+    path = Path(folder) / "archive.pdf"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("plan.txt", SENTENCE.decode() * 5)
+    return path
+
+
+_DOC_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+_DOC_TAIL = b"</w:body></w:document>"
+
+
+def docx_bomb(folder: Path, megabytes: int = 300) -> Path:
+    """A .docx whose word/document.xml inflates to ``megabytes`` MB (about 300 KB on disk).
+
+    The part is written through zipfile's streaming writer, so it is never held in memory.
+    """
+    def write_bomb(target: zipfile.ZipFile) -> None:
+        with target.open("word/document.xml", "w") as handle:
+            handle.write(_DOC_HEAD + b"<w:p><w:r><w:t>")
+            block = b"A" * (1 << 20)
+            for _ in range(megabytes):
+                handle.write(block)
+            handle.write(b"</w:t></w:r></w:p>" + _DOC_TAIL)
+
+    return _rebuild_docx(Path(folder) / "zip-bomb.docx", {"word/document.xml": write_bomb})
+
+
+def docx_size_lie(folder: Path, megabytes: int = 50) -> Path:
+    """A .docx whose word/document.xml inflates to ``megabytes`` MB while its headers claim 2 KB.
+
+    Checks on the declared sizes pass; the reader must still stop at the declared size.
+    """
+    path = docx_bomb(folder, megabytes)
+    data = _patch_size(path.read_bytes(), b"word/document.xml", 2048)
+    path.unlink()
+    return _write(folder, "zip-size-lie.docx", data)
+
+
+def _patch_size(data: bytes, name: bytes, size: int) -> bytes:
+    """Rewrite the uncompressed size of member ``name`` in its local header and central directory."""
+    out = bytearray(data)
+    # (signature, offset of the size field, offset of the name length, offset of the name)
+    for signature, size_at, length_at, name_at in ((b"PK\x03\x04", 22, 26, 30), (b"PK\x01\x02", 24, 28, 46)):
+        start = out.find(signature)
+        while start != -1:
+            length = int.from_bytes(out[start + length_at:start + length_at + 2], "little")
+            if out[start + name_at:start + name_at + length] == name:
+                out[start + size_at:start + size_at + 4] = size.to_bytes(4, "little")
+            start = out.find(signature, start + 4)
+    return bytes(out)
+
+
+def docx_entities(folder: Path, levels: int = 10) -> Path:
+    """A .docx whose document.xml declares billion-laughs entities and uses the outermost one."""
+    decl = [b'<!ENTITY lol0 "lol">']
+    decl += [b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10) for i in range(1, levels)]
+    xml = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+           b"<!DOCTYPE w:document [" + b"".join(decl) + b"]>\n"
+           + _DOC_HEAD.split(b"\n", 1)[1]
+           + b"<w:p><w:r><w:t>" + SENTENCE + b"</w:t></w:r></w:p>"
+           + b"<w:p><w:r><w:t>&lol%d;</w:t></w:r></w:p>" % (levels - 1) + _DOC_TAIL)
+
+    def write_xml(target: zipfile.ZipFile) -> None:
+        target.writestr("word/document.xml", xml)
+
+    return _rebuild_docx(Path(folder) / "billion-laughs.docx", {"word/document.xml": write_xml})
+
+
+# --- not regular files -----------------------------------------------------------------------
+
+def empty_file(folder: Path) -> Path:
+    return _write(folder, "empty.pdf", b"")
+
+
+def directory_named_pdf(folder: Path) -> Path:
+    path = Path(folder) / "plan.pdf"
+    path.mkdir()
+    return path
+
+
+def symlink(folder: Path, target: Path) -> Path:
+    path = Path(folder) / "link.pdf"
+    os.symlink(target, path)
+    return path
+
+
+def fifo(folder: Path) -> Path:
+    """A named pipe with no writer: opening it for reading without O_NONBLOCK would block forever."""
+    path = Path(folder) / "pipe.pdf"
+    os.mkfifo(path)
+    return path
+
+
+def good_plan(folder: Path) -> Path:
+    path = Path(folder) / GOOD_PLAN.name
+    shutil.copyfile(GOOD_PLAN, path)
+    return path
+
+
+# Each hostile case: builder and the record code plancheck must give it ("scored" for success).
+PDF_CASES: dict[str, tuple[Callable[[Path], Path], set[str]]] = {
+    "flate_bomb": (flate_bomb, {"limit_exceeded"}),
+    "operator_flood": (operator_flood, {"timeout"}),
+    "count_lie": (count_lie, {"scored"}),
+    "page_tree_cycle": (page_tree_cycle, {"unreadable"}),
+    "many_pages": (many_pages, {"too_many_pages"}),
+    "truncated": (truncated, {"unreadable", "no_text"}),
+}
+OTHER_CASES: dict[str, tuple[Callable[[Path], Path], set[str]]] = {
+    "zip_named_pdf": (zip_named_pdf, {"unsupported_type"}),
+    "docx_bomb": (docx_bomb, {"limit_exceeded"}),
+    "docx_size_lie": (docx_size_lie, {"unreadable"}),
+    "docx_entities": (docx_entities, {"scored"}),
+    "empty_file": (empty_file, {"empty"}),
+    "directory_named_pdf": (directory_named_pdf, {"not_a_file"}),
+    "fifo": (fifo, {"not_a_file"}),
+}
