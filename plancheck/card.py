@@ -20,11 +20,22 @@ from typing import Any
 from .errors import ModelError, ModelIntegrityError, ModelMismatchError, ModelNotFoundError, VersionDriftWarning
 
 CURRENT_FILE = "CURRENT"
-# Modules whose classes a model artefact may contain.
-_ALLOWED_PREFIXES = ("sklearn.", "numpy", "scipy.", "plancheck.model", "joblib.numpy_pickle", "collections",
-                     "_codecs", "copyreg")
+# Modules whose classes a model artefact may contain. Only classes: a function can run code
+# (numpy.testing's runstring execs a string; builtins.getattr reaches any module's globals).
+_ALLOWED_PREFIXES = ("sklearn.", "scipy.sparse.", "plancheck.model", "collections.")
+_ALLOWED_MODULES = {"numpy", "numpy.dtypes", "numpy._core.multiarray", "numpy.core.multiarray", "numpy._core.numeric",
+                    "numpy.core.numeric", "numpy.random._pickle", "collections", "copyreg", "_codecs"}
+_ALLOWED_CLASSES = {("joblib.numpy_pickle", "NumpyArrayWrapper")}
+# The functions arrays, scalars and plain objects are rebuilt with.
+_ALLOWED_FUNCTIONS = {("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+                      ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+                      ("numpy.random._pickle", "__bit_generator_ctor"), ("numpy.random._pickle", "__generator_ctor"),
+                      ("numpy.random._pickle", "__randomstate_ctor"), ("copyreg", "_reconstructor"),
+                      ("_codecs", "encode")}
+# Classes whose constructor creates or truncates a file.
+_REFUSED_CLASSES = {("numpy", "memmap")}
 _ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "int", "float", "str", "bool", "bytes", "bytearray",
-                     "slice", "complex", "object", "getattr"}
+                     "slice", "complex", "object"}
 
 
 def sha256_file(path: str | Path) -> str:
@@ -128,8 +139,16 @@ class _SafeUnpickler:
             def find_class(self, module: str, name: str):
                 if module == "builtins" and name in _ALLOWED_BUILTINS:
                     return super().find_class(module, name)
-                if module.startswith(_ALLOWED_PREFIXES) or module in ("numpy", "scipy"):
+                if (module, name) in _ALLOWED_FUNCTIONS or (module, name) in _ALLOWED_CLASSES:
                     return super().find_class(module, name)
+                # A dotted name walks attributes (Pipeline.__init__.__globals__ ...): refused.
+                if "." not in name and (module.startswith(_ALLOWED_PREFIXES) or module in _ALLOWED_MODULES):
+                    found = super().find_class(module, name)
+                    home = str(getattr(found, "__module__", ""))
+                    # A class defined in an allowed module, not one imported into it from elsewhere.
+                    if (isinstance(found, type) and (home.startswith(_ALLOWED_PREFIXES) or home in _ALLOWED_MODULES)
+                            and (home, found.__name__) not in _REFUSED_CLASSES):
+                        return found
                 raise ModelIntegrityError(f"{path}: refuses to load {module}.{name}: not a class a plancheck "
                                           f"model may contain (a tampered or malicious artefact?)")
 

@@ -225,10 +225,14 @@ def triage(inbox: Path = typer.Argument(..., help="folder where submissions arri
     from .triage import Triage
 
     cfg = _config(config, jobs=jobs, timeout=timeout)
-    t = Triage(inbox, out, cfg, model)
+    with Triage(inbox, out, cfg, model) as t:
+        _run_triage(t, watch, interval)
+
+
+def _run_triage(t, watch: bool, interval: float) -> None:
     try:
         if watch:
-            _err(f"watching {inbox} every {interval:g} s; Ctrl-C to stop")
+            _err(f"watching {t.inbox} every {interval:g} s; Ctrl-C to stop")
             t.watch(interval, on_result=lambda e: _err(f"{e['file']} -> {e['destination']}"))
         else:
             for e in t.run_until_settled(interval):

@@ -155,6 +155,9 @@ def _read_pdf(data: bytes, name: str, config: Config) -> tuple[list[Page], dict,
                 raise EncryptedError(f"{name}: is password-protected; ask the force for an unprotected copy",
                                      path=name)
             warns.append("encrypted with an empty user password; read without one")
+        if _count_pages(reader, stop=config.max_pages) > config.max_pages:
+            raise TooManyPagesError(f"{name}: has more than {config.max_pages:,} pages (setting max_pages)",
+                                    path=name)
         count = len(reader.pages)
         if count == 0:
             raise EmptyFileError(f"{name}: is a PDF with no pages", path=name)
@@ -199,6 +202,34 @@ def _read_pdf(data: bytes, name: str, config: Config) -> tuple[list[Page], dict,
     except Exception as exc:  # the boundary: pypdf raises TypeError, AttributeError, AssertionError ...
         raise UnreadableError(f"{name}: is a damaged or invalid PDF ({type(exc).__name__}: {exc})",
                               path=name) from exc
+
+
+def _count_pages(reader, stop: int) -> int:
+    """The leaves of the page tree, counted only until there are more than ``stop``.
+
+    pypdf flattens the whole tree before it says how many pages there are, which takes seconds
+    for a file of 20,000 tiny pages, and /Count may lie; so the leaves are counted here, stopping
+    early. Malformed nodes and cycles are skipped: pypdf's own walk judges them afterwards.
+    """
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    stack = [reader.root_object.get("/Pages")]
+    seen: set[int] = set()  # /Pages nodes already expanded: guards against cycles
+    count = 0
+    while stack and count <= stop:
+        node = stack.pop()
+        node = node.get_object() if node is not None else None
+        if not isinstance(node, DictionaryObject) or not node:
+            continue
+        kids = node.get("/Kids")
+        if node.get("/Type") == "/Pages" or ("/Type" not in node and kids is not None):
+            kids = kids.get_object() if kids is not None else None
+            if id(node) not in seen and isinstance(kids, ArrayObject):
+                seen.add(id(node))
+                stack.extend(kids)
+        else:
+            count += 1
+    return count
 
 
 def _pdf_metadata(reader) -> dict:

@@ -25,6 +25,8 @@ from .config import Config
 log = logging.getLogger(__name__)
 
 Task = Callable[[str], dict]
+# Names of the files plancheck reads (and of .doc, to say it is unsupported).
+_DOCUMENT_SUFFIXES = (".pdf", ".docx", ".doc", ".txt", ".md", ".markdown")
 ErrorRecord = Callable[[str, str, str], dict]
 
 
@@ -46,23 +48,36 @@ def collect_paths(inputs: Iterable[str]) -> list[str]:
         if any(ch in item for ch in "*?[") and not os.path.lexists(item):
             matches = sorted(glob.glob(item, recursive=True))
             for m in matches:
-                if os.path.isdir(m) and not os.path.islink(m):
+                if _is_folder(m):
                     _walk(m, add)
                 else:
                     add(m)
             if not matches:
                 add(item)
-        elif os.path.isdir(item) and not os.path.islink(item):
+        elif _is_folder(item):
             _walk(item, add)
         else:
             add(item)
     return out
 
 
+def _is_folder(path: str) -> bool:
+    """A real directory to search. One named like a document (``plan.pdf/``, an unpacked
+    ``plan.docx/``) is kept as an entry instead, so it gets a record saying it is not a file
+    rather than vanishing or having its parts scored as plans."""
+    return (os.path.isdir(path) and not os.path.islink(path)
+            and not path.rstrip(os.sep).lower().endswith(_DOCUMENT_SUFFIXES))
+
+
 def _walk(folder: str, add: Callable[[str], None]) -> None:
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         dirs[:] = [d for d in dirs if not d.startswith(".")]
+        named = [d for d in dirs if os.path.isdir(os.path.join(root, d)) and not os.path.islink(os.path.join(root, d))
+                 and not _is_folder(os.path.join(root, d))]
+        for name in named:
+            add(os.path.join(root, name))
+        dirs[:] = [d for d in dirs if d not in named]
         for name in sorted(files):
             if not name.startswith("."):
                 add(os.path.join(root, name))
@@ -92,9 +107,28 @@ def _limit_self(memory_mb: int, cpu_seconds: float) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ValueError, OSError):
         log.warning("could not set the worker memory limit")
-    cpu = int(cpu_seconds) + 1
     try:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a worker killed by a limit leaves no core file
+    except (ValueError, OSError):
+        pass
+    _cpu_budget(cpu_seconds)
+
+
+def _cpu_budget(seconds: float) -> None:
+    """Allow the worker ``seconds`` more CPU time from now.
+
+    RLIMIT_CPU counts a process's whole life and a worker reads many files, so the backstop is
+    renewed before each file; otherwise a long batch would kill a worker on an innocent file.
+    """
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = int(usage.ru_utime + usage.ru_stime + seconds) + 1
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
     except (ValueError, OSError):
         pass
 
@@ -109,6 +143,7 @@ def _worker(conn, task: Task, error: ErrorRecord, memory_mb: int, cpu_seconds: f
             return
         if path is None:
             return
+        _cpu_budget(cpu_seconds)
         try:
             result = task(path)
         except MemoryError:

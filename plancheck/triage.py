@@ -44,11 +44,27 @@ class Triage:
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
+            self._lock.close()
             raise PlancheckError(f"{self.out}: another triage is already writing here") from exc
-        self.scorer = Scorer.load(model, self.config)
+        try:
+            self.scorer = Scorer.load(model, self.config)
+        except BaseException:
+            self._lock.close()
+            raise
         self.seen: dict[str, dict] = self._read_log()
         self._last: dict[str, tuple] = {}
         self._left_in_place: set[tuple] = set()
+
+    def close(self) -> None:
+        """Release the output folder's lock."""
+        if not self._lock.closed:
+            self._lock.close()
+
+    def __enter__(self) -> "Triage":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _read_log(self) -> dict[str, dict]:
         seen: dict[str, dict] = {}

@@ -7,6 +7,7 @@ is committed. PDFs are written as raw bytes by ``pdf_bytes`` so each trap is exa
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import zipfile
@@ -18,6 +19,9 @@ GOOD_PLAN = Path(__file__).resolve().parent.parent / "examples" / "hollowfield-2
 # One sentence of plain text: enough visible characters to pass plancheck's no-text check.
 SENTENCE = b"The force will appoint a named lead for serious organised crime by 31 March 2010."
 _FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+# Different text on each page (the same line on every page would be dropped as a running header).
+_PAGE_TEXTS = (SENTENCE, b"Each district commander will report progress to the programme board monthly.",
+               b"Partners will share intelligence on organised crime groups through the regional unit.")
 
 
 # --- raw PDF writing -------------------------------------------------------------------------
@@ -36,13 +40,13 @@ def pdf_bytes(objects: list[bytes], root: int = 1) -> bytes:
     return bytes(out)
 
 
-def stream(data: bytes, filters: int = 0, extra: bytes = b"") -> bytes:
+def stream(data: bytes, filters: int = 0) -> bytes:
     """A stream object body whose content is ``data`` FlateDecoded ``filters`` times."""
     for _ in range(filters):
         data = zlib.compress(data, 9)
     names = b" ".join([b"/FlateDecode"] * filters)
     filter_entry = b" /Filter [%s]" % names if filters else b""
-    return b"<< /Length %d%s%s >>\nstream\n" % (len(data), filter_entry, extra) + data + b"\nendstream"
+    return b"<< /Length %d%s >>\nstream\n" % (len(data), filter_entry) + data + b"\nendstream"
 
 
 def page(parent: int, content: int, font: int) -> bytes:
@@ -102,11 +106,13 @@ def operator_flood(folder: Path, operators: int = 300_000) -> Path:
 
 
 def count_lie(folder: Path, kids: int = 3) -> Path:
-    """A page tree whose /Count claims 2**31 pages while it holds ``kids``."""
-    refs = b" ".join(b"%d 0 R" % (5 + i) for i in range(kids))
+    """A page tree whose /Count claims 2**31 pages while it holds ``kids`` (each with its own text)."""
+    first = 4 + kids  # catalog, pages, font, then ``kids`` contents, then the pages
+    refs = b" ".join(b"%d 0 R" % (first + i) for i in range(kids))
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, 2 ** 31),
-               stream(text_content()), _FONT] + [page(2, 3, 4) for _ in range(kids)]
+               b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, 2 ** 31), _FONT]
+    objects += [stream(text_content(_PAGE_TEXTS[i % len(_PAGE_TEXTS)])) for i in range(kids)]
+    objects += [page(2, 4 + i, 3) for i in range(kids)]
     return _write(folder, "count-lie.pdf", pdf_bytes(objects))
 
 
@@ -172,7 +178,7 @@ _DOC_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _DOC_TAIL = b"</w:body></w:document>"
 
 
-def docx_bomb(folder: Path, megabytes: int = 300) -> Path:
+def docx_bomb(folder: Path, megabytes: int = 300, name: str = "zip-bomb.docx") -> Path:
     """A .docx whose word/document.xml inflates to ``megabytes`` MB (about 300 KB on disk).
 
     The part is written through zipfile's streaming writer, so it is never held in memory.
@@ -185,7 +191,7 @@ def docx_bomb(folder: Path, megabytes: int = 300) -> Path:
                 handle.write(block)
             handle.write(b"</w:t></w:r></w:p>" + _DOC_TAIL)
 
-    return _rebuild_docx(Path(folder) / "zip-bomb.docx", {"word/document.xml": write_bomb})
+    return _rebuild_docx(Path(folder) / name, {"word/document.xml": write_bomb})
 
 
 def docx_size_lie(folder: Path, megabytes: int = 50) -> Path:
@@ -193,7 +199,7 @@ def docx_size_lie(folder: Path, megabytes: int = 50) -> Path:
 
     Checks on the declared sizes pass; the reader must still stop at the declared size.
     """
-    path = docx_bomb(folder, megabytes)
+    path = docx_bomb(folder, megabytes, name=".zip-size-lie.tmp")
     data = _patch_size(path.read_bytes(), b"word/document.xml", 2048)
     path.unlink()
     return _write(folder, "zip-size-lie.docx", data)
@@ -213,20 +219,29 @@ def _patch_size(data: bytes, name: bytes, size: int) -> bytes:
     return bytes(out)
 
 
-def docx_entities(folder: Path, levels: int = 10) -> Path:
-    """A .docx whose document.xml declares billion-laughs entities and uses the outermost one."""
-    decl = [b'<!ENTITY lol0 "lol">']
-    decl += [b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10) for i in range(1, levels)]
-    xml = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-           b"<!DOCTYPE w:document [" + b"".join(decl) + b"]>\n"
-           + _DOC_HEAD.split(b"\n", 1)[1]
-           + b"<w:p><w:r><w:t>" + SENTENCE + b"</w:t></w:r></w:p>"
-           + b"<w:p><w:r><w:t>&lol%d;</w:t></w:r></w:p>" % (levels - 1) + _DOC_TAIL)
+def _docx_with_doctype(path: Path, doctype: bytes, body: bytes) -> Path:
+    xml = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + doctype + b"\n"
+           + _DOC_HEAD.split(b"\n", 1)[1] + b"<w:p><w:r><w:t>" + SENTENCE + b"</w:t></w:r></w:p>"
+           + b"<w:p><w:r><w:t>" + body + b"</w:t></w:r></w:p>" + _DOC_TAIL)
 
     def write_xml(target: zipfile.ZipFile) -> None:
         target.writestr("word/document.xml", xml)
 
-    return _rebuild_docx(Path(folder) / "billion-laughs.docx", {"word/document.xml": write_xml})
+    return _rebuild_docx(path, {"word/document.xml": write_xml})
+
+
+def docx_entities(folder: Path, levels: int = 10) -> Path:
+    """A .docx whose document.xml declares billion-laughs entities (10**(levels-1) 'lol's) and uses them."""
+    decl = [b'<!ENTITY lol0 "lol">']
+    decl += [b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10) for i in range(1, levels)]
+    doctype = b"<!DOCTYPE w:document [" + b"".join(decl) + b"]>"
+    return _docx_with_doctype(Path(folder) / f"laughs-{levels}.docx", doctype, b"&lol%d;" % (levels - 1))
+
+
+def docx_external_entity(folder: Path, secret: Path) -> Path:
+    """A .docx whose document.xml pulls the file ``secret`` in through an external entity (XXE)."""
+    doctype = b'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "%s">]>' % Path(secret).resolve().as_uri().encode()
+    return _docx_with_doctype(Path(folder) / "external-entity.docx", doctype, b"&xxe;")
 
 
 # --- not regular files -----------------------------------------------------------------------
@@ -260,21 +275,94 @@ def good_plan(folder: Path) -> Path:
     return path
 
 
-# Each hostile case: builder and the record code plancheck must give it ("scored" for success).
-PDF_CASES: dict[str, tuple[Callable[[Path], Path], set[str]]] = {
-    "flate_bomb": (flate_bomb, {"limit_exceeded"}),
-    "operator_flood": (operator_flood, {"timeout"}),
-    "count_lie": (count_lie, {"scored"}),
-    "page_tree_cycle": (page_tree_cycle, {"unreadable"}),
-    "many_pages": (many_pages, {"too_many_pages"}),
-    "truncated": (truncated, {"unreadable", "no_text"}),
+SECRET = b"canary-d41d8cd98f00b204-secret"
+
+
+def secret_file(folder: Path) -> Path:
+    """A private file outside the inbox that no submission may pull in (by a link or an XML entity)."""
+    return _write(folder, "secret.txt", (SECRET + b" ") * 8)
+
+# Every hostile case and the codes plancheck may give it ("scored" for a successful read). Where a
+# case may defensibly end in two ways both are allowed; otherwise the code is exact.
+EXPECTED: dict[str, set[str]] = {
+    "flate_bomb": {"limit_exceeded"},  # pypdf's decompression cap (75 MB) stops the first layer
+    "operator_flood": {"timeout"},  # ~15 s of CPU in pypdf's text extraction
+    "count_lie": {"scored"},  # the 3 real pages are read; /Count is never trusted
+    "page_tree_cycle": {"unreadable"},
+    "many_pages": {"too_many_pages"},
+    "truncated": {"unreadable", "no_text"},
+    "zip_named_pdf": {"unsupported_type"},
+    "docx_bomb": {"limit_exceeded"},
+    "docx_size_lie": {"unreadable"},  # zipfile stops at the declared size; the CRC then fails
+    "docx_laughs": {"unreadable"},  # libxml2 refuses the entity amplification
+    "docx_small_entities": {"scored"},  # parsed, the entity left unexpanded
+    "docx_external_entity": {"scored"},  # parsed, the external entity never fetched
+    "empty_file": {"empty"},
+    "directory_named_pdf": {"not_a_file"},
+    "symlink": {"not_a_file"},
+    "fifo": {"not_a_file"},
+    "good_plan": {"scored"},
 }
-OTHER_CASES: dict[str, tuple[Callable[[Path], Path], set[str]]] = {
-    "zip_named_pdf": (zip_named_pdf, {"unsupported_type"}),
-    "docx_bomb": (docx_bomb, {"limit_exceeded"}),
-    "docx_size_lie": (docx_size_lie, {"unreadable"}),
-    "docx_entities": (docx_entities, {"scored"}),
-    "empty_file": (empty_file, {"empty"}),
-    "directory_named_pdf": (directory_named_pdf, {"not_a_file"}),
-    "fifo": (fifo, {"not_a_file"}),
-}
+# Cases whose reading is stopped by the per-file timeout.
+HANGING = ("operator_flood",)
+
+
+def build_inbox(inbox: Path, outside: Path) -> dict[str, str]:
+    """Build every case of ``EXPECTED`` in ``inbox`` (private files in ``outside``); path -> case."""
+    secret = secret_file(outside)
+    linked = shutil.copyfile(GOOD_PLAN, Path(outside) / "linked-plan.pdf")
+    builders: dict[str, Callable[[], Path]] = {
+        "flate_bomb": lambda: flate_bomb(inbox),
+        "operator_flood": lambda: operator_flood(inbox),
+        "count_lie": lambda: count_lie(inbox),
+        "page_tree_cycle": lambda: page_tree_cycle(inbox),
+        "many_pages": lambda: many_pages(inbox),
+        "truncated": lambda: truncated(inbox),
+        "zip_named_pdf": lambda: zip_named_pdf(inbox),
+        "docx_bomb": lambda: docx_bomb(inbox),
+        "docx_size_lie": lambda: docx_size_lie(inbox),
+        "docx_laughs": lambda: docx_entities(inbox, levels=10),
+        "docx_small_entities": lambda: docx_entities(inbox, levels=4),
+        "docx_external_entity": lambda: docx_external_entity(inbox, secret),
+        "empty_file": lambda: empty_file(inbox),
+        "directory_named_pdf": lambda: directory_named_pdf(inbox),
+        "symlink": lambda: symlink(inbox, Path(linked)),
+        "fifo": lambda: fifo(inbox),
+        "good_plan": lambda: good_plan(inbox),
+    }
+    assert set(builders) == set(EXPECTED)
+    return {str(build()): case for case, build in builders.items()}
+
+
+# --- settings and process checks -------------------------------------------------------------
+
+def write_config(path: Path, **settings) -> Path:
+    """A TOML settings file with ``[plancheck]`` ``settings`` (strings and numbers)."""
+    lines = ["[plancheck]"] + [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def child_pids() -> set[int]:
+    """Processes whose parent is this one, read from /proc (zombies included: they were not reaped)."""
+    me, found = os.getpid(), set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended while we looked
+        if int(fields[1]) == me:
+            found.add(int(entry))
+    return found
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident memory (VmHWM) in KiB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc/self/status")

@@ -1,0 +1,278 @@
+"""The three workflows end to end: resumable batches, inbox triage, grading and retraining."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from plancheck.config import Config
+from plancheck.errors import CorpusError
+from plancheck.triage import Triage, _move
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+# --- resumable batches ---------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_workflow_resume_after_kill_9_gives_one_record_per_file(tmp_path, examples, root):
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    sources = [examples / "hollowfield-2009.pdf", examples / "larkmere-2009.docx", examples / "stourholme-2009.txt"]
+    for i in range(12):
+        src = sources[i % 3]
+        # distinct bytes per copy, so each file is its own submission
+        data = src.read_bytes() + (f"\n%{i}\n".encode() if src.suffix == ".pdf" else b"") if src.suffix != ".docx" else src.read_bytes()
+        (folder / f"plan{i:02d}{src.suffix}").write_bytes(data)
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "plancheck", "score", str(folder), "--format", "jsonl", "--output", str(out), "-q"]
+    proc = subprocess.Popen(cmd, cwd=root, start_new_session=True, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if out.exists() and out.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole group: parent and workers
+    proc.wait()
+    with open(out, "ab") as fh:
+        fh.write(b'{"path": "torn li')  # a write cut off mid-line
+    done_before = [json.loads(l) for l in out.read_text().splitlines()[:-1]]
+    assert 3 <= len(done_before) < 12
+    result = subprocess.run(cmd + ["--resume"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text().splitlines()
+    records = [json.loads(l) for l in lines]  # every line parses: the torn one was dropped
+    paths = [r["path"] for r in records]
+    assert sorted(paths) == sorted(str(p) for p in folder.iterdir())
+    assert len(paths) == len(set(paths)) == 12
+    assert "already recorded" in result.stderr
+
+
+# --- triage --------------------------------------------------------------------------------
+
+@pytest.fixture
+def inbox(tmp_path, examples):
+    box = tmp_path / "inbox"
+    box.mkdir()
+    shutil.copy(examples / "hollowfield-2009.pdf", box / "good.pdf")
+    shutil.copy(examples / "larkmere-2009.docx", box / "weak.docx")
+    (box / "broken.pdf").write_bytes(b"%PDF-1.4 nonsense")
+    return box
+
+
+@pytest.fixture
+def make_triage(root):
+    made = []
+
+    def make(inbox: Path, out: Path) -> Triage:
+        made.append(Triage(inbox, out, Config(model_dir=str(root / "models"))))
+        return made[-1]
+
+    yield make
+    for t in made:
+        t.close()
+
+
+def test_workflow_triage_routes_every_file_once(inbox, tmp_path, make_triage):
+    out = tmp_path / "out"
+    t = make_triage(inbox, out)
+    entries = list(t.run_until_settled(interval=0.05))
+    assert not any(inbox.iterdir())  # everything left the inbox
+    where = {e["file"]: e["destination"] for e in entries}
+    assert where == {"good.pdf": "passed/good.pdf", "weak.docx": "needs-review/weak.docx",
+                     "broken.pdf": "unreadable/broken.pdf"}
+    for rel in where.values():
+        assert (out / rel).is_file() and (out / (rel + ".json")).is_file() and (out / (rel + ".html")).is_file()
+    log = [json.loads(l) for l in (out / "triage-log.jsonl").read_text().splitlines()]
+    assert len(log) == 3 and all(e["event"] == "scored" for e in log)
+
+
+def test_workflow_triage_same_bytes_never_scored_twice_and_names_never_clash(inbox, tmp_path, make_triage, examples):
+    out = tmp_path / "out"
+    t = make_triage(inbox, out)
+    list(t.run_until_settled(interval=0.05))
+    shutil.copy(examples / "larkmere-2009.docx", inbox / "weak.docx")  # same name, same bytes
+    shutil.copy(examples / "stourholme-2009.txt", inbox / "good.pdf.txt")
+    entries = list(t.run_until_settled(interval=0.05))
+    dup = next(e for e in entries if e["file"] == "weak.docx")
+    assert dup["event"] == "duplicate" and dup["destination"] == "needs-review/weak-1.docx"
+    assert (out / "needs-review" / "weak.docx").is_file() and (out / "needs-review" / "weak-1.docx").is_file()
+    scored = [json.loads(l) for l in (out / "triage-log.jsonl").read_text().splitlines() if '"scored"' in l]
+    assert len(scored) == 4  # the duplicate was not scored again
+
+
+def test_workflow_triage_waits_for_a_file_still_being_written(tmp_path, make_triage, examples):
+    box = tmp_path / "inbox"
+    box.mkdir()
+    t = make_triage(box, tmp_path / "out")
+    growing = box / "late.pdf"
+    growing.write_bytes(examples.joinpath("hollowfield-2009.pdf").read_bytes()[:1000])
+    ready, odd, waiting = t.poll()
+    assert ready == [] and waiting == 1  # first sight: not yet stable
+    with open(growing, "ab") as fh:
+        fh.write(b"more bytes")
+    ready, _, waiting = t.poll()
+    assert ready == [] and waiting == 1  # changed since the last poll
+    ready, _, _ = t.poll()
+    assert ready == [str(growing)]
+
+
+def test_workflow_triage_rejects_links_fifos_and_folders(tmp_path, make_triage, examples):
+    box = tmp_path / "inbox"
+    box.mkdir()
+    (box / "folder.pdf").mkdir()
+    os.symlink(examples / "hollowfield-2009.pdf", box / "link.pdf")
+    os.mkfifo(box / "pipe.pdf")
+    out = tmp_path / "out"
+    entries = list(make_triage(box, out).run_until_settled(interval=0.05))
+    assert {e["file"]: e["error"]["code"] for e in entries} == {"folder.pdf": "not_a_file", "link.pdf": "not_a_file",
+                                                                 "pipe.pdf": "not_a_file"}
+    assert sorted(p.name for p in (out / "unreadable").iterdir() if not p.name.endswith((".json", ".html"))) == \
+        ["folder.pdf", "link.pdf", "pipe.pdf"]
+    assert (examples / "hollowfield-2009.pdf").is_file()  # the link's target is untouched
+
+
+def test_workflow_triage_file_removed_while_processing_is_logged(tmp_path, make_triage, examples, monkeypatch):
+    box = tmp_path / "inbox"
+    box.mkdir()
+    shutil.copy(examples / "stourholme-2009.txt", box / "gone.txt")
+    t = make_triage(box, tmp_path / "out")
+    real_route = t._route
+
+    def vanish_then_route(path, record, duplicate_of=None):
+        Path(path).unlink()
+        return real_route(path, record, duplicate_of)
+
+    monkeypatch.setattr(t, "_route", vanish_then_route)
+    entries = list(t.run_until_settled(interval=0.05))
+    assert [e["event"] for e in entries] == ["vanished"]
+
+
+def test_workflow_triage_read_only_inbox_copies_and_keeps_the_original(tmp_path, monkeypatch, examples):
+    src_dir = tmp_path / "ro"
+    src_dir.mkdir()
+    src = src_dir / "plan.txt"
+    shutil.copy(examples / "stourholme-2009.txt", src)
+    dest_dir = tmp_path / "dest"
+    dest_dir.mkdir()
+    (dest_dir / "plan.txt").write_text("an earlier plan with the same name")
+
+    def refuse(path, *a, **k):
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(os, "unlink", refuse)
+    dest, how = _move(str(src), dest_dir)
+    assert how == "copied" and src.exists() and dest.name == "plan-1.txt"
+    assert (dest_dir / "plan.txt").read_text() == "an earlier plan with the same name"  # never overwritten
+
+
+# --- grading and retraining ----------------------------------------------------------------
+
+def test_workflow_grade_appends_validated_rows(corpus_copy, tmp_path, examples):
+    from plancheck.grading import record_grades
+
+    grades = tmp_path / "g.csv"
+    grades.write_text("area,assessment,objectives,actions,owner,timescales,resources,measures,collaboration,note\n"
+                      "serious_organised_crime,2,2,2,2,2,2,2,2,terse but specific\n"
+                      "public_order,1,1,1,1,1,0,1,1,vague notes\n")
+    before = (corpus_copy / "labels.csv").read_text()
+    rows = record_grades(examples / "stourholme-2009.txt", grades, "A Reviewer", corpus_copy, force="Stourholme Constabulary")
+    assert [r["label"] for r in rows] == ["sufficient", "insufficient"]
+    after = (corpus_copy / "labels.csv").read_text()
+    assert after.startswith(before) and after.count("\n") == before.count("\n") + 2
+    assert (corpus_copy / "documents" / "stourholme-2009.txt").is_file()
+    assert "Stourholme Constabulary,train" in (corpus_copy / "split.csv").read_text()
+    with pytest.raises(CorpusError, match="duplicate grade"):
+        record_grades(examples / "stourholme-2009.txt", grades, "A Reviewer", corpus_copy, force="Stourholme Constabulary")
+
+
+def test_workflow_grade_refuses_an_area_segmentation_does_not_find(corpus_copy, tmp_path, examples):
+    from plancheck.grading import record_grades
+
+    grades = tmp_path / "g.csv"
+    grades.write_text("area,assessment,objectives,actions,owner,timescales,resources,measures,collaboration\n"
+                      "roads_policing,1,1,1,1,1,1,1,1\n")
+    before = _tree_digest(corpus_copy)
+    with pytest.raises(CorpusError, match="roads_policing .* not found by segmentation"):
+        record_grades(examples / "stourholme-2009.txt", grades, "A Reviewer", corpus_copy, force="Stourholme Constabulary")
+    assert _tree_digest(corpus_copy) == before
+    assert not (corpus_copy / "documents" / "stourholme-2009.txt").exists()
+
+
+def test_workflow_grade_from_an_edited_json_record(corpus_copy, tmp_path, examples, scorer):
+    from plancheck.grading import record_grades
+
+    record = scorer.score_path(examples / "stourholme-2009.txt")
+    record["force"] = "Stourholme Constabulary"
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    rows = record_grades(examples / "stourholme-2009.txt", path, "A Reviewer", corpus_copy)
+    assert {r["area"] for r in rows} == {a["area"] for a in record["areas"]}
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda t: t.replace("major_crime", "finance", 1), "unknown area 'finance'"),
+    (lambda t: "", "is empty"),
+    (lambda t: t.replace("document,force", "doc,force", 1), "wrong columns"),
+    (lambda t: t + t.splitlines()[1] + "\n", "duplicate grade"),
+])
+def test_workflow_bad_labels_stop_training_and_leave_models_untouched(corpus_copy, models_copy, damage, message):
+    from plancheck.train import train_model
+
+    labels = corpus_copy / "labels.csv"
+    labels.write_text(damage(labels.read_text()))
+    before = _tree_digest(models_copy)
+    with pytest.raises(CorpusError, match=message):
+        train_model(corpus_copy, models_copy, cache_dir=None)
+    assert _tree_digest(models_copy) == before
+
+
+def test_workflow_missing_document_is_named(corpus_copy, models_copy):
+    from plancheck.train import train_model
+
+    (corpus_copy / "documents" / "ashmoor-2009.pdf").unlink()
+    with pytest.raises(CorpusError, match=r"line \d+: document 'ashmoor-2009.pdf' not found"):
+        train_model(corpus_copy, models_copy, cache_dir=None)
+
+
+def test_workflow_promotion_rule():
+    from plancheck.train import no_worse
+
+    old = {"f1": 0.90, "recall": 0.95, "roc_auc": 0.96}
+    assert no_worse({"f1": 0.91, "recall": 0.95, "roc_auc": 0.96}, old)[0]
+    ok, why = no_worse({"f1": 0.85, "recall": 0.95, "roc_auc": 0.96}, old)
+    assert not ok and "f1 0.850 < 0.900" in why
+
+
+@pytest.mark.slow
+def test_workflow_train_writes_card_and_promotes_only_if_no_worse(corpus_copy, tmp_path):
+    from plancheck.card import current_name, load_model
+    from plancheck.train import train_model
+
+    models = tmp_path / "models"
+    first = train_model(corpus_copy, models, cache_dir=tmp_path / "cache")
+    assert first["promoted"] and current_name(models) == first["name"]
+    model, card = load_model(None, models)
+    for key in ("artefact_sha256", "training_data", "config", "features", "pipeline", "libraries", "git_commit",
+                "metrics", "threshold"):
+        assert key in card
+    m = card["metrics"]
+    assert {"cv", "test", "baselines", "test_per_area", "test_per_tag", "test_per_criterion"} <= set(m)
+    assert set(m["baselines"]) == {"length", "tfidf_logreg", "spacy_textcat_bow"}
+    assert "precision >=" in card["threshold"]["rule"] or "max F1" in card["threshold"]["rule"]
+    assert (models / f"{first['name']}.card.md").read_text().startswith("# Model card")
+    # A second model on the same data is no worse and becomes current; damage the stored
+    # metrics of the current one upwards and the next model must not replace it.
+    second = train_model(corpus_copy, models, cache_dir=tmp_path / "cache")
+    assert second["promoted"]
