@@ -361,6 +361,26 @@ def eval_segment(corpus: Path = typer.Option(Path("corpus"), "--corpus"), config
         typer.echo(f"  {e}")
 
 
+@app.command("eval-external")
+def eval_external(folder: Path = typer.Argument(Path("../shared/external"), help="folder of the labelled .tsv files"),
+                  model: Optional[str] = ModelOpt, config: Optional[Path] = ConfigOpt) -> None:
+    """Check the vagueness and commitment signals on human-labelled text (evaluation only).
+
+    Example: plancheck eval-external ../shared/external
+    """
+    from .external import evaluate_external
+    from .score import Scorer
+
+    results = evaluate_external(folder, Scorer.load(model, _config(config)))
+    if not results:
+        _err(f"{folder}: no labelled sets found")
+        raise typer.Exit(1)
+    for r in results:
+        aucs = "  ".join(f"{k} {v:.3f}" for k, v in r["auc"].items())
+        typer.echo(f"{r['set']:<34} n={r['n']:<5} specific={r['specific_share']:.2f}  ROC-AUC: {aucs}")
+        typer.echo(f"    {r['description']}")
+
+
 @app.command()
 def demo(folder: Path = typer.Argument(Path("examples"), help="the example submissions"),
          config: Optional[Path] = ConfigOpt) -> None:

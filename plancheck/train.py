@@ -31,7 +31,7 @@ from . import __version__, features, nlp as nlp_mod
 from .card import current_name, list_models, read_card, save_model, set_current
 from .config import Config
 from .corpus import CRITERIA, Corpus, Grade
-from .errors import CorpusError
+from .errors import CorpusError, PlancheckError
 from .ingest import read_document
 from .model import MODES, SectionClassifier, choose_threshold
 from .segment import segment
@@ -242,6 +242,24 @@ def no_worse(new: dict, old: dict, tolerance: float = 0.005) -> tuple[bool, str]
     return (not worse, "; ".join(worse) or "no worse on f1, recall and roc_auc")
 
 
+def promote(model_dir: Path, name: str, test_metrics: dict, force: bool = False) -> tuple[bool, str]:
+    """Make ``name`` current when its test metrics are no worse than the current model's."""
+    current = current_name(model_dir)
+    promoted, why = True, "first model"
+    if current and current != name:
+        try:
+            old = read_card(model_dir / f"{current}.card.json")["metrics"]["test"]
+            ok, why = no_worse(test_metrics, old)
+            promoted = ok or force
+            if force and not ok:
+                why += " (promoted anyway: --force)"
+        except PlancheckError as exc:  # a damaged current model must not block a sound new one
+            why = f"current model {current} is unreadable ({exc.message}); replaced"
+    if promoted:
+        set_current(model_dir, name)
+    return promoted, why
+
+
 def train_model(corpus_root: str | Path = "corpus", model_dir: str | Path | None = None, config: Config | None = None,
                 force: bool = False, min_precision: float = 0.80, cache_dir: str | Path | None = ".cache",
                 progress=None) -> dict:
@@ -312,19 +330,7 @@ def train_model(corpus_root: str | Path = "corpus", model_dir: str | Path | None
     name = _next_name(model_dir)
     model.threshold_ = threshold.value
     save_model(model, card, model_dir, name)
-    current = current_name(model_dir)
-    promoted, why = True, "first model"
-    if current and current != name:
-        try:
-            old = read_card(model_dir / f"{current}.card.json")["metrics"]["test"]
-            ok, why = no_worse(test_metrics, old)
-            promoted = ok or force
-            if force and not ok:
-                why += " (promoted anyway: --force)"
-        except Exception as exc:  # a broken current model should not block a good new one
-            why = f"current model unreadable ({exc}); replaced"
-    if promoted:
-        set_current(model_dir, name)
+    promoted, why = promote(model_dir, name, test_metrics, force)
     return {"name": name, "promoted": promoted, "why": why, "mode": mode, "threshold": threshold.value,
             "metrics": metrics, "seconds": round(time.perf_counter() - started, 1)}
 

@@ -60,3 +60,58 @@ def corpus_copy(tmp_path: Path) -> Path:
         shutil.copy(ROOT / "corpus" / name, dest / name)
     shutil.copytree(ROOT / "corpus" / "documents", dest / "documents")
     return dest
+
+
+# --- security tests (tests/test_security.py) ---------------------------------------------------
+# Hostile files are built at test time by tests/hostile.py; nothing large is committed.
+
+@pytest.fixture(scope="module")
+def hostile_inbox(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A folder holding every hostile case plus one good plan, and the case of each path in it."""
+    import hostile
+
+    base = tmp_path_factory.mktemp("hostile")
+    inbox, outside = base / "inbox", base / "outside"
+    inbox.mkdir()
+    outside.mkdir()
+    return inbox, hostile.build_inbox(inbox, outside)
+
+
+@pytest.fixture(scope="module")
+def hostile_batch(hostile_inbox, tmp_path_factory):
+    """`plancheck score` over the hostile inbox: its records, exit code, seconds and leftover children."""
+    import json
+    import multiprocessing
+    import time
+    from types import SimpleNamespace
+
+    import hostile
+    from plancheck.cli import main
+
+    inbox, _ = hostile_inbox
+    work = tmp_path_factory.mktemp("hostile-batch")
+    config = hostile.write_config(work / "plancheck.toml", timeout=hostile.TIMEOUT, memory_mb=512,
+                                  model_dir=str(ROOT / "models"))
+    output = work / "out.jsonl"
+    before = hostile.child_pids()
+    started = time.monotonic()
+    code = main(["score", str(inbox), "--format", "jsonl", "--output", str(output), "--config", str(config),
+                 "--jobs", "2", "--quiet"])
+    seconds = time.monotonic() - started
+    active = multiprocessing.active_children()
+    left = hostile.child_pids() - before
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    return SimpleNamespace(records=records, code=code, seconds=seconds, active=active, left=left)
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):
+    """Write a ``[plancheck]`` TOML file into tmp_path (model_dir defaults to the repository's)."""
+    import hostile
+
+    def write(**settings) -> Path:
+        settings.setdefault("model_dir", str(ROOT / "models"))
+        return hostile.write_config(tmp_path / "plancheck.toml", **settings)
+
+    return write
+# --- end of security test fixtures --------------------------------------------------------------

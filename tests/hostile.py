@@ -85,7 +85,8 @@ def _deflate_repeated(chunk: bytes, total: int) -> bytes:
 def flate_bomb(folder: Path, gigabytes: int = 2, layers: int = 3) -> Path:
     """A page whose content stream is FlateDecoded ``layers`` times and inflates to ``gigabytes`` GB.
 
-    The innermost layer is made by streaming compression, so building it costs seconds, not GBs.
+    The innermost layer repeats one compressed block (see ``_deflate_repeated``), so building it
+    takes about a second and never holds the inflated bytes.
     """
     data = _deflate_repeated(b"(bomb) Tj ", gigabytes << 30)
     for _ in range(layers - 1):
@@ -303,8 +304,9 @@ EXPECTED: dict[str, set[str]] = {
     "fifo": {"not_a_file"},
     "good_plan": {"scored"},
 }
-# Cases whose reading is stopped by the per-file timeout.
+# Cases whose reading is stopped by the per-file timeout, and the timeout the tests give them.
 HANGING = ("operator_flood",)
+TIMEOUT = 4
 
 
 def build_inbox(inbox: Path, outside: Path) -> dict[str, str]:

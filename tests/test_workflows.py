@@ -272,7 +272,17 @@ def test_workflow_train_writes_card_and_promotes_only_if_no_worse(corpus_copy, t
     assert set(m["baselines"]) == {"length", "tfidf_logreg", "spacy_textcat_bow"}
     assert "precision >=" in card["threshold"]["rule"] or "max F1" in card["threshold"]["rule"]
     assert (models / f"{first['name']}.card.md").read_text().startswith("# Model card")
-    # A second model on the same data is no worse and becomes current; damage the stored
-    # metrics of the current one upwards and the next model must not replace it.
-    second = train_model(corpus_copy, models, cache_dir=tmp_path / "cache")
-    assert second["promoted"]
+    # Promotion: a copy of the model whose stored test metrics are better stays current.
+    from plancheck.card import _card_checksum, read_card, set_current
+    from plancheck.train import promote
+
+    better = read_card(models / f"{first['name']}.card.json")
+    better["metrics"]["test"] = dict(better["metrics"]["test"], f1=1.0, recall=1.0, roc_auc=1.0)
+    better["name"] = "plancheck-99"
+    better["card_sha256"] = _card_checksum(better)
+    (models / "plancheck-99.card.json").write_text(json.dumps(better))
+    set_current(models, "plancheck-99")
+    promoted, why = promote(models, first["name"], card["metrics"]["test"])
+    assert not promoted and "f1" in why and current_name(models) == "plancheck-99"
+    promoted, why = promote(models, first["name"], card["metrics"]["test"], force=True)
+    assert promoted and "--force" in why and current_name(models) == first["name"]
