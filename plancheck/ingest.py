@@ -241,8 +241,12 @@ def _pdf_metadata(reader) -> dict:
 
 
 def _extract_pdf_page(page) -> tuple[str, tuple[Line, ...]]:
-    """Text of one page plus per-line font size and weight from pypdf's text visitor."""
-    fragments: list[tuple[str, float, bool]] = []
+    """Text of one page plus per-line font size and weight from pypdf's text visitor.
+
+    Table rows are rebuilt from positions: a line that starts level with or above the previous
+    one and to its right opens the next cell of the same row, so a row reads "a | b | c".
+    """
+    fragments: list[tuple[str, float, bool, float, float]] = []
 
     def visit(text, cm, tm, font_dict, font_size):
         if not text:
@@ -258,34 +262,76 @@ def _extract_pdf_page(page) -> tuple[str, tuple[Line, ...]]:
             except Exception:
                 base = ""
         bold = bool(re.search(r"bold|black|heavy|semibold", base, re.I))
-        fragments.append((text, size, bold))
+        try:
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        except (TypeError, IndexError):
+            x = y = 0.0
+        fragments.append((text, size, bold, float(x), float(y)))
 
     page.extract_text(visitor_text=visit)
     text = "".join(f[0] for f in fragments)
-    lines: list[Line] = []
-    current: list[tuple[str, float, bool]] = []
+    placed: list[tuple[Line, float, float]] = []
+    current: list[tuple[str, float, bool, float, float]] = []
 
     def flush():
-        line_text = "".join(t for t, _, _ in current)
-        weighted = [(len(t.strip()), s, b) for t, s, b in current if t.strip()]
+        line_text = "".join(t for t, *_ in current)
+        weighted = [(len(t.strip()), s, b, x, y) for t, s, b, x, y in current if t.strip()]
         if weighted:
-            total = sum(n for n, _, _ in weighted)
-            size = max(weighted, key=lambda x: x[0])[1]
-            bold = sum(n for n, _, b in weighted if b) > total / 2
-            lines.append(Line(line_text, round(size, 1), bold))
-        elif line_text or current:
-            lines.append(Line(line_text))
+            total = sum(w[0] for w in weighted)
+            size = max(weighted, key=lambda w: w[0])[1]
+            bold = sum(w[0] for w in weighted if w[2]) > total / 2
+            placed.append((Line(line_text, round(size, 1), bold), weighted[0][3], weighted[0][4]))
         current.clear()
 
-    for frag, size, bold in fragments:
-        parts = frag.split("\n")
+    for frag in fragments:
+        parts = frag[0].split("\n")
         for i, part in enumerate(parts):
             if i:
                 flush()
             if part:
-                current.append((part, size, bold))
+                current.append((part,) + frag[1:])
     flush()
-    return text, tuple(lines)
+    return text, tuple(_rebuild_rows(placed))
+
+
+def _rebuild_rows(placed: list[tuple[Line, float, float]]) -> list[Line]:
+    """Join the cells of table rows (drawn cell by cell) into single "a | b | c" lines."""
+    n = len(placed)
+    row_of: list[int | None] = [None] * n
+    rows: list[dict] = []
+    for i in range(1, n):
+        line, x, y = placed[i]
+        _, px, py = placed[i - 1]
+        if y >= py - 1 and x > px + 5:
+            r = row_of[i - 1]
+            if r is not None and abs(rows[r]["top"] - y) < 2:
+                rows[r]["cells"].append([i])
+                row_of[i] = r
+                continue
+            j = i - 1  # walk back up the first cell to the line level with this one
+            while j > 0 and abs(placed[j][2] - y) >= 2 and abs(placed[j][1] - px) < 3 and placed[j][2] < y \
+                    and i - j < 15 and row_of[j] is None:
+                j -= 1
+            if abs(placed[j][2] - y) < 2 and placed[j][1] < x and row_of[j] is None:
+                rows.append({"top": y, "cells": [list(range(j, i)), [i]]})
+                for k in range(j, i + 1):
+                    row_of[k] = len(rows) - 1
+        elif row_of[i - 1] is not None and abs(x - px) < 3 and y < py:
+            r = row_of[i - 1]
+            rows[r]["cells"][-1].append(i)  # the cell's text runs on
+            row_of[i] = r
+    out: list[Line] = []
+    emitted: set[int] = set()
+    for i, (line, _, _) in enumerate(placed):
+        r = row_of[i]
+        if r is None:
+            out.append(line)
+        elif r not in emitted:
+            emitted.add(r)
+            cells = [" ".join(placed[k][0].text.strip() for k in cell) for cell in rows[r]["cells"]]
+            out.append(Line(" | ".join(cells), line.size, line.bold))
+    return out
 
 
 # --- DOCX ------------------------------------------------------------------------------------
