@@ -429,7 +429,6 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         raise
     return result if isinstance(result, int) else 0
-    return 0
 
 
 if __name__ == "__main__":

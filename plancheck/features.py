@@ -18,7 +18,7 @@ from spacy.tokens import Doc, Span
 
 from . import lexicon as lx
 
-REGISTRY_VERSION = "1"
+REGISTRY_VERSION = "2"
 
 
 def _compile(patterns) -> re.Pattern:
@@ -31,6 +31,7 @@ _R = {name: _compile(getattr(lx, name)) for name in (
     "VAGUE_ASSESSMENT", "OBJECTIVES", "VAGUE_OBJECTIVES")}
 _ACTION = re.compile(r"\b(" + "|".join(lx.ACTION_VERBS) + r")(s|es|ed|d|ing)?\b")
 _VAGUE_ACTION = re.compile(r"\b(" + "|".join(lx.VAGUE_ACTION_VERBS) + r")(s|es|ed|d|ing)?\b")
+_TO_ACTION = re.compile(r"\bto (" + "|".join(lx.ACTION_VERBS) + r")\b")
 _NUMBER = re.compile(r"\d")
 _WE = {"we", "i", "it", "they", "this", "these", "force", "partners", "agencies", "everyone", "all", "service"}
 
@@ -92,6 +93,9 @@ def _units(doc: Doc) -> list[Unit]:
                 future = True
         if row:
             future = future or bool(_ACTION.match(low.lstrip("|- ")))
+        # "Supt Operations to train 18 commanders by 30 Nov 09": an infinitive owned and dated.
+        if not future and _TO_ACTION.search(low) and (_R["ROLES"].search(low) or _R["DATES"].search(low)):
+            future = True
         hedge = bool(_R["HEDGES"].search(low))
         deferral = bool(_R["DEFERRALS"].search(low))
         ents = frozenset(e.label_ for e in sent.ents)
@@ -161,7 +165,7 @@ def objectives_vague(doc: Doc) -> list[Span]:
 
 # actions
 @feature("actions.committed", criterion="actions", polarity="specific",
-         doc="Commits to a concrete action ('will recruit', 'Establish a ...'), not hedged or deferred.")
+         doc="Commits to a concrete action ('will recruit', 'Establish a ...'), not hedged or deferred.", version=2)
 def actions_committed(doc: Doc) -> list[Span]:
     return _where(doc, lambda u: u.future and bool(_ACTION.search(u.low)) and not u.hedge and not u.deferral)
 
@@ -179,7 +183,7 @@ def actions_past(doc: Doc) -> list[Span]:
 
 
 @feature("commitment.deferred", criterion="actions", polarity="vague",
-         doc="A commitment postponed, unowned or unfunded: 'yet to be agreed', 'TBC', 'ongoing', 'an owner will be appointed'.")
+         doc="A commitment postponed, unowned or unfunded: 'yet to be agreed', 'TBC', 'ongoing', 'an owner will be appointed'.", version=2)
 def commitment_deferred(doc: Doc) -> list[Span]:
     return _where(doc, lambda u: u.deferral)
 
@@ -220,10 +224,12 @@ def timescales_past(doc: Doc) -> list[Span]:
 
 
 @feature("timescales.open", criterion="timescales", polarity="vague",
-         doc="Open-ended timing: 'ongoing', 'in due course', 'TBC', 'timescales yet to be agreed'.")
+         doc="Open-ended timing: 'ongoing', 'in due course', 'TBC', 'timescales yet to be agreed'.", version=2)
 def timescales_open(doc: Doc) -> list[Span]:
     return _where(doc, lambda u: bool(re.search(r"\bongoing\b|\bon-going\b|in due course|\btbc\b|\btba\b|timescales?|at a later|"
-                                                r"no (firm )?(date|deadline)|next year|over time|longer term", u.low))
+                                                r"no (firm )?(date|deadline)|next year|over time|longer term|"
+                                                r"(life|lifetime|duration|course) of (this|the) plan|"
+                                                r"will be (set|fixed|confirmed|agreed) (once|when|after)", u.low))
                   and not _has("DATES", u))
 
 
@@ -276,7 +282,7 @@ def past_statistics(doc: Doc) -> list[Span]:
 
 
 @feature("style.commitments", criterion="style", polarity="specific",
-         doc="Sentences or rows that commit to the future (will, shall, imperative action items).")
+         doc="Sentences or rows that commit to the future (will, shall, imperative action items).", version=2)
 def commitments(doc: Doc) -> list[Span]:
     return _where(doc, lambda u: u.future)
 

@@ -29,7 +29,9 @@ DEFERRALS = (
     r"\bnot (been )?(funded|resourced|costed)\b", r"\bunfunded\b", r"\bno (firm )?(date|timescale|deadline)s?\b",
     r"\bno owner\b", r"\bunder discussion\b", r"\bnext (financial )?year\b(?! \d)", r"\bunclear\b", r"\bnot (been )?agreed\b",
     r"\bno decision\b", r"\bnot possible to\b", r"\bcannot (yet )?(commit|confirm|say)\b", r"\bremains? to be\b",
-    r"\bunknown\b", r"\bn/?a\b(?=\s*\|)",
+    r"\bunknown\b", r"\bn/?a\b(?=\s*\|)", r"\b(life|lifetime|duration|course) of (this|the) plan\b",
+    r"\bas (\w+ ){1,4}(allows?|permits?)\b", r"\bonce (\w+ ){1,6}(is|are) (known|agreed|confirmed|available|clear)\b",
+    r"\bwill be (set|fixed|confirmed|agreed) (once|when|after)\b",
 )
 
 # Vague stand-ins for an owner.
@@ -75,6 +77,7 @@ DATES = (
     r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]* (20)\d\d\b", r"\bq[1-4]\b", r"\b(first|second|third|fourth|1st|2nd|3rd|4th) quarter\b",
     r"\b20\d\d/\d\d\b", r"\b20\d\d\b", r"\b(spring|summer|autumn|winter) 20\d\d\b", r"\bend of (20\d\d|march|the year|q[1-4])\b",
     r"\bwithin \d+ (weeks|months|days)\b", r"\bby (week|month) \d+\b",
+    r"\b(jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec) \d\d\b",
 )
 DEADLINE_CUES = (r"\bby\b", r"\bbefore\b", r"\bno later than\b", r"\bdeadline\b", r"\bfrom\b", r"\bcompleted? (by|in)\b",
                  r"\bmilestone\b", r"\btarget date\b", r"\bstarting\b", r"\bduring\b", r"\buntil\b")

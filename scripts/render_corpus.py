@@ -215,6 +215,22 @@ def render(source: Source, out_dir: Path) -> Path:
     return out
 
 
+def render_scanned_example(out: Path) -> None:
+    """An image-only submission (a scan with no text layer): the demo's unreadable file."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas as rl_canvas
+
+    c = rl_canvas.Canvas(str(out), pagesize=A4, invariant=1)
+    for page in range(2):
+        c.setFillGray(0.92)
+        c.rect(40, 40, A4[0] - 80, A4[1] - 80, fill=1, stroke=0)
+        c.setFillGray(0.35)
+        for i in range(38):  # grey bars where a scanner captured lines of type as pixels
+            c.rect(70, A4[1] - 110 - i * 18, (A4[0] - 140) * (0.55 + 0.45 * ((i * 7 + page) % 5) / 4), 7, fill=1, stroke=0)
+        c.showPage()
+    c.save()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="ids to render (default: all)")
@@ -229,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             out = render(source, out_dir)
             print(f"{path.relative_to(ROOT)} -> {out.relative_to(ROOT)}")
+    if not args.only:
+        scan = ROOT / "examples" / "oakenvale-scan-2009.pdf"
+        render_scanned_example(scan)
+        print(f"(image-only scan) -> {scan.relative_to(ROOT)}")
     return 0
 
 
