@@ -393,7 +393,7 @@ def demo(folder: Path = typer.Argument(Path("examples"), help="the example submi
     from .runner import collect_paths
 
     cfg = _config(config)
-    paths = [p for p in collect_paths([str(folder)]) if "/sources/" not in p]
+    paths = collect_paths([str(folder)])
     if not current_name(Path(cfg.model_dir)):
         _err("no trained model yet: showing what plancheck reads (train one with `make train`)")
         for p in paths:

@@ -1,4 +1,4 @@
-"""Render plan sources (corpus/sources, examples/sources) into the submissions training reads.
+"""Render plan sources (corpus/sources, scripts/example_sources) into the submissions plancheck reads.
 
 Each source's front matter names its format: pdf (reportlab, with real layout: larger or bold
 headings, running header and footer, page numbers, bullets, tables), docx (python-docx), txt or
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="ids to render (default: all)")
     args = parser.parse_args(argv)
     jobs = [(ROOT / "corpus" / "sources", ROOT / "corpus" / "documents"),
-            (ROOT / "examples" / "sources", ROOT / "examples")]
+            (ROOT / "scripts" / "example_sources", ROOT / "examples")]
     for src_dir, out_dir in jobs:
         out_dir.mkdir(parents=True, exist_ok=True)
         for path in sorted(src_dir.glob("*.md")):
