@@ -57,6 +57,15 @@ def render_card_markdown(card: dict) -> str:
         r = b.get("test", {})
         lines.append(f"| baseline: {name} | held-out test split | {_fmt(r.get('precision'))} | {_fmt(r.get('recall'))} "
                      f"| {_fmt(r.get('f1'))} | {_fmt(r.get('roc_auc'))} | {_fmt(r.get('brier'))} |")
+    writer = m.get("cv_by_writer") or {}
+    if writer:
+        lines += ["", f"Leave-one-writer-out on the training split ({writer.get('writers')} writing slices; each slice "
+                  "judged by a model fitted on the others, threshold by the same rule on those scores):", "",
+                  "| model | precision | recall | F1 | ROC-AUC |", "|---|---|---|---|---|"]
+        for name in ("plancheck", "tfidf_logreg", "length"):
+            r = writer.get(name, {})
+            lines.append(f"| {name} | {_fmt(r.get('precision'))} | {_fmt(r.get('recall'))} | {_fmt(r.get('f1'))} "
+                         f"| {_fmt(r.get('roc_auc'))} |")
     cm = m.get("test", {}).get("confusion_matrix")
     if cm:
         lines += ["", f"Test confusion matrix (rows true sufficient/insufficient, columns predicted): `{cm}`"]
