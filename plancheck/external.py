@@ -6,7 +6,7 @@ label, always beside a length-only baseline:
 
 * ``signals``: the share of sentences with specific evidence minus the share with vague evidence
   (hedges, deferrals, vague owners/resources/measures/partners), from the feature registry alone;
-* ``concreteness``: the share of sentences with figures, dates, money or named entities, past or
+* ``concreteness``: the share of sentences with figures or proper names, past or
   future alike (the rubric's "specific", without its test of commitment);
 * ``model``: 1 - p_insufficient from the current section model;
 * ``length``: the number of words (its direction differs between the sets; see the README).
@@ -24,9 +24,6 @@ from . import features, nlp as nlp_mod
 
 SETS = {"lebanoff2018_privacy_vagueness.tsv": "privacy-policy sentences, vague (mean rating >= 3) vs clear (<= 2)",
         "mlpromise_promiseeval_en.tsv": "sustainability-report paragraphs, evidence quality Clear vs Not Clear/Misleading"}
-
-
-_CONCRETE = frozenset({"DATE", "MONEY", "CARDINAL", "PERCENT", "QUANTITY", "ORG", "PERSON", "GPE", "TIME"})
 
 
 def _signal(evidence: dict[str, list[str]], n_units: int) -> float:
@@ -60,7 +57,7 @@ def evaluate_external(folder: str | Path, scorer=None) -> list[dict]:
             rows_x.append(row)
             units = doc.user_data.get("plancheck_units", [])
             signal.append(_signal(evidence, len(units) or 1))
-            concrete.append(sum(bool(u.ents & _CONCRETE) or any(c.isdigit() for c in u.low) for u in units) / max(len(units), 1))
+            concrete.append(sum(u.numbers or u.proper for u in units) / max(len(units), 1))
         scores = {"signals": np.array(signal), "concreteness": np.array(concrete), "length": np.array([len(t.split()) for t in texts], dtype=float)}
         if scorer is not None:
             scores["model"] = 1 - scorer.model.predict_proba(np.array(rows_x))[:, 1]

@@ -18,7 +18,7 @@ from spacy.tokens import Doc, Span
 
 from . import lexicon as lx
 
-REGISTRY_VERSION = "2"
+REGISTRY_VERSION = "3"
 
 
 def _compile(patterns) -> re.Pattern:
@@ -49,7 +49,8 @@ class Unit:
     deferral: bool
     subject_role: bool  # the subject of a commitment is a named role, person or unit
     subject_vague: bool  # ... or "we", "the force", "partners"
-    ents: frozenset[str]
+    numbers: bool       # a figure (digits or a cardinal number word, from the tagger)
+    proper: bool        # a proper-noun phrase (names of people, places, bodies)
 
 
 def _units(doc: Doc) -> list[Unit]:
@@ -82,10 +83,10 @@ def _units(doc: Doc) -> list[Unit]:
                 for tok in sent:
                     if tok.dep_ in ("nsubj", "nsubjpass", "agent") and tok.head.pos_ in ("VERB", "AUX"):
                         phrase = " ".join(t.lower_ for t in tok.subtree)
-                        if _R["ROLES"].search(phrase) or tok.ent_type_ in ("PERSON", "ORG"):
-                            subject_role = True
-                        elif tok.lower_ in _WE or _R["VAGUE_OWNERS"].search(phrase):
+                        if tok.lower_ in _WE or _R["VAGUE_OWNERS"].search(phrase):
                             subject_vague = True
+                        elif _R["ROLES"].search(phrase) or tok.tag_ in ("NNP", "NNPS"):
+                            subject_role = True
             del tags
         else:
             first_word = re.match(r"[a-z]+", low)
@@ -98,9 +99,10 @@ def _units(doc: Doc) -> list[Unit]:
             future = True
         hedge = bool(_R["HEDGES"].search(low))
         deferral = bool(_R["DEFERRALS"].search(low))
-        ents = frozenset(e.label_ for e in sent.ents)
+        numbers = bool(_NUMBER.search(low)) or (has_tags and any(t.tag_ == "CD" for t in sent))
+        proper = has_tags and any(t.tag_ in ("NNP", "NNPS") for t in sent)
         units.append(Unit(sent, low, row, future and not (past and not row and not _R["FUTURE"].search(low) and not has_tags),
-                          past and not future, hedge, deferral, subject_role, subject_vague, ents))
+                          past and not future, hedge, deferral, subject_role, subject_vague, numbers, proper))
     doc.user_data["plancheck_units"] = units
     return units
 
@@ -138,10 +140,9 @@ def _has(key: str, u: Unit) -> bool:
 
 # assessment
 @feature("assessment.evidenced", criterion="assessment", polarity="specific",
-         doc="States the force's own threat, risk, gap or demand with figures or a named assessment.")
+         doc="States the force's own threat, risk, gap or demand with figures or a named assessment.", version=2)
 def assessment_evidenced(doc: Doc) -> list[Span]:
-    return _where(doc, lambda u: _has("ASSESSMENT", u) and (bool(_NUMBER.search(u.low)) or "strategic assessment" in u.low
-                                                            or bool(u.ents & {"CARDINAL", "PERCENT", "QUANTITY"})))
+    return _where(doc, lambda u: _has("ASSESSMENT", u) and (u.numbers or "strategic assessment" in u.low))
 
 
 @feature("assessment.vague", criterion="assessment", polarity="vague",
@@ -190,15 +191,15 @@ def commitment_deferred(doc: Doc) -> list[Span]:
 
 # owner
 @feature("owner.named", criterion="owner", polarity="specific",
-         doc="Names an accountable role, person or unit ('Det Supt Head of PPU', 'the Emergency Planning Manager').")
+         doc="Names an accountable role, person or unit ('Det Supt Head of PPU', 'the Emergency Planning Manager').", version=2)
 def owner_named(doc: Doc) -> list[Span]:
-    return _where(doc, lambda u: (_has("ROLES", u) or "PERSON" in u.ents) and (u.future or u.row or "lead" in u.low
+    return _where(doc, lambda u: _has("ROLES", u) and (u.future or u.row or "lead" in u.low
                                                                                 or "responsib" in u.low or "accountab" in u.low)
                   and not re.search(r"(owner|lead)\b.{0,25}\b(appointed|identified|tbc|to be)", u.low))
 
 
 @feature("owner.subject", criterion="owner", polarity="specific",
-         doc="The subject of a commitment is a named role, person or unit (from the dependency parse).")
+         doc="The subject of a commitment is a named role, person or unit (from the dependency parse).", version=2)
 def owner_subject(doc: Doc) -> list[Span]:
     return _where(doc, lambda u: u.subject_role)
 
@@ -218,9 +219,9 @@ def timescales_deadline(doc: Doc) -> list[Span]:
 
 
 @feature("timescales.past_only", criterion="timescales", polarity="vague",
-         doc="Dates that describe the past ('in 2007/08 we ...'), not deadlines ahead.")
+         doc="Dates that describe the past ('in 2007/08 we ...'), not deadlines ahead.", version=2)
 def timescales_past(doc: Doc) -> list[Span]:
-    return _where(doc, lambda u: (_has("DATES", u) or "DATE" in u.ents) and u.past)
+    return _where(doc, lambda u: _has("DATES", u) and u.past)
 
 
 @feature("timescales.open", criterion="timescales", polarity="vague",
@@ -235,9 +236,9 @@ def timescales_open(doc: Doc) -> list[Span]:
 
 # resources
 @feature("resources.quantified", criterion="resources", polarity="specific",
-         doc="Quantifies staff, money or capability committed ('6 additional DCs', 'GBP 340,000 from reserves').")
+         doc="Quantifies staff, money or capability committed ('6 additional DCs', 'GBP 340,000 from reserves').", version=2)
 def resources_quantified(doc: Doc) -> list[Span]:
-    return _where(doc, lambda u: (_has("MONEY", u) or _has("STAFF", u) or "MONEY" in u.ents or _has("FUNDING", u))
+    return _where(doc, lambda u: (_has("MONEY", u) or _has("STAFF", u) or _has("FUNDING", u))
                   and not u.past and not _has("VAGUE_RESOURCES", u))
 
 
