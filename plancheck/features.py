@@ -18,7 +18,7 @@ from spacy.tokens import Doc, Span
 
 from . import lexicon as lx
 
-REGISTRY_VERSION = "3"
+REGISTRY_VERSION = "4"
 
 
 def _compile(patterns) -> re.Pattern:
@@ -205,7 +205,7 @@ def owner_subject(doc: Doc) -> list[Span]:
 
 
 @feature("owner.vague", criterion="owner", polarity="vague",
-         doc="Gives the work to 'the force', 'partners' or 'we', or leaves the owner to be appointed.")
+         doc="Gives the work to 'the force', 'partners' or 'we', or leaves the owner to be appointed.", version=2)
 def owner_vague(doc: Doc) -> list[Span]:
     return _where(doc, lambda u: u.subject_vague or (_has("VAGUE_OWNERS", u) and (u.future or u.row or u.deferral)))
 

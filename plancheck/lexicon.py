@@ -39,6 +39,7 @@ VAGUE_OWNERS = (
     r"\bthe force\b", r"\bpartners\b", r"\ball (staff|officers|bcus|departments)\b", r"\bthe (department|organisation|service|team|unit)\b",
     r"\brelevant (leads?|departments?|managers?|partners)\b", r"\bsenior (managers?|leaders?|officers)\b", r"\bmanagement\b",
     r"\bowner\b.{0,25}\b(appointed|identified|tbc|to be)\b", r"\blead\b.{0,25}\b(appointed|identified|tbc|to be)\b",
+    r"\b(officer|lead|owner|manager|champion)\b.{0,12}\b(will|to) be (appointed|identified|nominated|confirmed)\b",
     r"\bcommand team\b", r"\bbcus?\b", r"\bthe (chief )?officer group\b",
 )
 

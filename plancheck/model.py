@@ -169,14 +169,14 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, min_precision: float = 0.80) 
 # --- explanations ----------------------------------------------------------------------------
 
 CRITERION_QUESTIONS = {
-    "assessment": "statement of the force's own threat, risk or gap with evidence",
-    "objectives": "specific intended outcomes",
-    "actions": "concrete committed actions",
+    "assessment": "evidenced statement of the force's own threat, risk or gap",
+    "objectives": "specific intended outcome",
+    "actions": "concrete committed action",
     "owner": "named accountable role, person or unit",
-    "timescales": "dates, deadlines or milestones for the actions",
-    "resources": "staff, money or capability committed",
-    "measures": "how success is measured and monitored",
-    "collaboration": "named regional, national or partner arrangements",
+    "timescales": "date, deadline or milestone for the actions",
+    "resources": "committed staff, money or capability",
+    "measures": "measure of success or monitoring arrangement",
+    "collaboration": "named regional, national or partner arrangement",
 }
 
 
@@ -192,6 +192,10 @@ def criterion_evidence(evidence: dict[str, list[str]], criterion: str, polarity:
         for sentence in evidence.get("commitment.deferred", []):
             if sentence not in out and any(w in sentence.lower() for w in ("ongoing", "tbc", "due course", "timescale")):
                 out.append(sentence)
+    if polarity == "vague":
+        # Deferrals and hedges say most about what is missing: quote them first.
+        telling = set(evidence.get("commitment.deferred", [])) | set(evidence.get("actions.hedged", []))
+        out.sort(key=lambda sentence: sentence not in telling)
     return out
 
 
@@ -217,11 +221,11 @@ def explain(criteria: dict[str, int], p2: dict[str, float], evidence: dict[str, 
             reasons.append(f"{c}: missing - no {CRITERION_QUESTIONS[c]} found")
         elif criteria[c] == 1:
             quote = "; ".join(_quote(s) for s in (vague or specific)[:2])
-            reasons.append(f"{c}: vague - {quote}" if quote else f"{c}: vague - no sentence gives {CRITERION_QUESTIONS[c]} specifically")
+            reasons.append(f"{c}: vague - {quote}" if quote else f"{c}: vague - no specific {CRITERION_QUESTIONS[c]}")
     if flagged and not any(criteria[c] < 2 for c in CORE):
         core_weak = sorted(CORE, key=lambda c: p2[c])[:1]
         for c in core_weak:
-            reasons.insert(0, f"{c}: uncertain - only {p2[c]:.0%} likely to be specific ({CRITERION_QUESTIONS[c]})")
+            reasons.insert(0, f"{c}: uncertain - only {p2[c]:.0%} likely to give a specific {CRITERION_QUESTIONS[c]}")
     if flagged and not reasons:
         reasons.append("overall: the section reads like the insufficient plans in the corpus; check it in full")
     # Core criteria first: they decide the label.
