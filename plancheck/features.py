@@ -18,7 +18,7 @@ from spacy.tokens import Doc, Span
 
 from . import lexicon as lx
 
-REGISTRY_VERSION = "4"
+REGISTRY_VERSION = "5"
 
 
 def _compile(patterns) -> re.Pattern:
@@ -51,6 +51,7 @@ class Unit:
     subject_vague: bool  # ... or "we", "the force", "partners"
     numbers: bool       # a figure (digits or a cardinal number word, from the tagger)
     proper: bool        # a proper-noun phrase (names of people, places, bodies)
+    ents: frozenset[str]  # labels of the domain entities in it (ROLE, DEADLINE, MONEY, STAFF ...)
 
 
 def _units(doc: Doc) -> list[Unit]:
@@ -85,7 +86,8 @@ def _units(doc: Doc) -> list[Unit]:
                         phrase = " ".join(t.lower_ for t in tok.subtree)
                         if tok.lower_ in _WE or _R["VAGUE_OWNERS"].search(phrase):
                             subject_vague = True
-                        elif _R["ROLES"].search(phrase) or tok.tag_ in ("NNP", "NNPS"):
+                        elif _R["ROLES"].search(phrase) or tok.tag_ in ("NNP", "NNPS") \
+                                or any(t.ent_type_ == "ROLE" for t in tok.subtree):
                             subject_role = True
             del tags
         else:
@@ -102,7 +104,8 @@ def _units(doc: Doc) -> list[Unit]:
         numbers = bool(_NUMBER.search(low)) or (has_tags and any(t.tag_ == "CD" for t in sent))
         proper = has_tags and any(t.tag_ in ("NNP", "NNPS") for t in sent)
         units.append(Unit(sent, low, row, future and not (past and not row and not _R["FUTURE"].search(low) and not has_tags),
-                          past and not future, hedge, deferral, subject_role, subject_vague, numbers, proper))
+                          past and not future, hedge, deferral, subject_role, subject_vague, numbers, proper,
+                          frozenset(e.label_ for e in sent.ents)))
     doc.user_data["plancheck_units"] = units
     return units
 
@@ -191,15 +194,15 @@ def commitment_deferred(doc: Doc) -> list[Span]:
 
 # owner
 @feature("owner.named", criterion="owner", polarity="specific",
-         doc="Names an accountable role, person or unit ('Det Supt Head of PPU', 'the Emergency Planning Manager').", version=2)
+         doc="Names an accountable role, person or unit ('Det Supt Head of PPU', 'the Emergency Planning Manager').", version=3)
 def owner_named(doc: Doc) -> list[Span]:
-    return _where(doc, lambda u: _has("ROLES", u) and (u.future or u.row or "lead" in u.low
+    return _where(doc, lambda u: (_has("ROLES", u) or "ROLE" in u.ents) and (u.future or u.row or "lead" in u.low
                                                                                 or "responsib" in u.low or "accountab" in u.low)
                   and not re.search(r"(owner|lead)\b.{0,25}\b(appointed|identified|tbc|to be)", u.low))
 
 
 @feature("owner.subject", criterion="owner", polarity="specific",
-         doc="The subject of a commitment is a named role, person or unit (from the dependency parse).", version=2)
+         doc="The subject of a commitment is a named role, person or unit (from the dependency parse).", version=3)
 def owner_subject(doc: Doc) -> list[Span]:
     return _where(doc, lambda u: u.subject_role)
 
@@ -212,9 +215,10 @@ def owner_vague(doc: Doc) -> list[Span]:
 
 # timescales
 @feature("timescales.deadline", criterion="timescales", polarity="specific",
-         doc="Gives a date, deadline or milestone for a commitment ('by 31 March 2010', 'Q3 2009/10').")
+         doc="Gives a date, deadline or milestone for a commitment ('by 31 March 2010', 'Q3 2009/10').", version=2)
 def timescales_deadline(doc: Doc) -> list[Span]:
-    return _where(doc, lambda u: _has("DATES", u) and (u.future or u.row) and not u.past
+    return _where(doc, lambda u: (_has("DATES", u) or bool(u.ents & {"DEADLINE", "FIN_YEAR"})) and (u.future or u.row)
+                  and not u.past
                   and not (u.deferral and not _has("DATES", u)))
 
 
@@ -236,9 +240,9 @@ def timescales_open(doc: Doc) -> list[Span]:
 
 # resources
 @feature("resources.quantified", criterion="resources", polarity="specific",
-         doc="Quantifies staff, money or capability committed ('6 additional DCs', 'GBP 340,000 from reserves').", version=2)
+         doc="Quantifies staff, money or capability committed ('6 additional DCs', 'GBP 340,000 from reserves').", version=3)
 def resources_quantified(doc: Doc) -> list[Span]:
-    return _where(doc, lambda u: (_has("MONEY", u) or _has("STAFF", u) or _has("FUNDING", u))
+    return _where(doc, lambda u: (_has("MONEY", u) or _has("STAFF", u) or _has("FUNDING", u) or bool(u.ents & {"MONEY", "STAFF"}))
                   and not u.past and not _has("VAGUE_RESOURCES", u))
 
 
@@ -250,9 +254,9 @@ def resources_vague(doc: Doc) -> list[Span]:
 
 # measures
 @feature("measures.defined", criterion="measures", polarity="specific",
-         doc="Says how success is measured: indicators, targets, baselines, a review body and frequency.")
+         doc="Says how success is measured: indicators, targets, baselines, a review body and frequency.", version=2)
 def measures_defined(doc: Doc) -> list[Span]:
-    return _where(doc, lambda u: _has("MEASURES", u) and not (u.past and not u.future and not _has("VAGUE_MEASURES", u) and "%" in u.low)
+    return _where(doc, lambda u: (_has("MEASURES", u) or {"FREQUENCY", "BODY"} <= u.ents) and not (u.past and not u.future and not _has("VAGUE_MEASURES", u) and "%" in u.low)
                   and not _has("VAGUE_MEASURES", u))
 
 

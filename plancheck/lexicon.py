@@ -127,3 +127,44 @@ OBJECTIVES = (r"\bobjectives?\b", r"\boutcomes?\b", r"\bto (reduce|increase|achi
               r"\btarget\b", r"\bsuccess (means|will be|looks like)\b", r"\bintended\b", r"\bso that\b", r"\bin order to\b")
 VAGUE_OBJECTIVES = (r"\bimprove (our|the) (response|service|performance|capability)\b", r"\b(better|improved|enhanced|effective|robust) (service|response|outcomes|approach)\b",
                     r"\bcontinue to improve\b", r"\bbest possible\b", r"\bhigh[- ]quality\b", r"\bfit for purpose\b", r"\bworld[- ]class\b", r"\bexcellent\b")
+
+# Domain entities for spaCy's EntityRuler (token patterns): ranks and roles, units, financial
+# years, quarters and deadlines, money, staff counts, reporting bodies and frequencies.
+_MONTH = {"TEXT": {"REGEX": r"^(?i:jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?|oct(ober)?|nov(ember)?|dec(ember)?)$"}}
+_RANK = {"LOWER": {"IN": ["acc", "dcc", "aco", "supt", "superintendent", "dci", "di", "ds", "insp", "inspector", "sergeant",
+                          "sio", "constable", "ch", "chief", "det", "detective", "d/supt", "c/insp", "dsu"]}}
+_STAFF_NOUN = {"LOWER": {"REGEX": r"^(fte|posts?|officers?|staff|detectives?|dcs?|dss?|pcs?|analysts?|investigators?|sergeants?|"
+                                  r"inspectors?|constables?|advisers?|advisors?|technicians?|psus?|idvas?|afos?|arvs?|specialists?)$"}}
+ENTITY_PATTERNS: tuple[dict, ...] = (
+    # ROLE: an accountable rank or role ("Det Supt", "Head of Public Protection", "Emergency Planning Manager")
+    {"label": "ROLE", "pattern": [_RANK, {"LOWER": {"IN": ["supt", "superintendent", "inspector", "insp", "constable", "officer"]}, "OP": "?"}]},
+    {"label": "ROLE", "pattern": [{"LOWER": "head"}, {"LOWER": "of"}, {"IS_TITLE": True, "OP": "+"}]},
+    {"label": "ROLE", "pattern": [{"IS_TITLE": True, "OP": "+"}, {"LOWER": {"IN": ["manager", "lead", "coordinator", "co-ordinator",
+                                                                                   "commander", "director", "adviser", "advisor"]}}]},
+    {"label": "ROLE", "pattern": [{"LOWER": {"IN": ["assistant", "deputy"]}, "OP": "?"}, {"LOWER": "chief"}, {"LOWER": {"IN": ["constable", "officer"]}}]},
+    # UNIT: named police units
+    {"label": "UNIT", "pattern": [{"LOWER": {"IN": ["rocu", "mit", "caiu", "ppu", "tsu", "ctu", "ctiu", "rpu", "socu", "fib", "psd"]}}]},
+    # FIN_YEAR: 2009/10, 2009-10
+    {"label": "FIN_YEAR", "pattern": [{"TEXT": {"REGEX": r"^20\d\d[/-]\d\d$"}}]},
+    # DEADLINE: "by 31 March 2010", "by end of Q3", "by Q3", "from April 2009", "31/03/2010"
+    {"label": "DEADLINE", "pattern": [{"LOWER": {"IN": ["by", "before", "from", "until"]}}, {"LOWER": {"IN": ["the", "end"]}, "OP": "*"},
+                                      {"LOWER": "of", "OP": "?"}, {"TEXT": {"REGEX": r"^\d{1,2}(st|nd|rd|th)?$"}, "OP": "?"}, _MONTH,
+                                      {"TEXT": {"REGEX": r"^(20)?\d\d$"}, "OP": "?"}]},
+    {"label": "DEADLINE", "pattern": [{"LOWER": {"IN": ["by", "before", "from", "in", "during"]}}, {"LOWER": {"IN": ["the", "end"]}, "OP": "*"},
+                                      {"LOWER": "of", "OP": "?"}, {"LOWER": {"REGEX": r"^q[1-4]$"}}]},
+    {"label": "DEADLINE", "pattern": [{"TEXT": {"REGEX": r"^\d{1,2}/\d{1,2}/(20)?\d\d$"}}]},
+    {"label": "DEADLINE", "pattern": [{"TEXT": {"REGEX": r"^\d{1,2}(st|nd|rd|th)?$"}}, _MONTH, {"TEXT": {"REGEX": r"^(20)?\d\d$"}}]},
+    # MONEY: £340,000 / GBP 340,000 / 340,000 pounds / £1.2 million
+    {"label": "MONEY", "pattern": [{"TEXT": {"IN": ["£", "GBP"]}}, {"LIKE_NUM": True}, {"LOWER": {"IN": ["million", "m", "k"]}, "OP": "?"}]},
+    {"label": "MONEY", "pattern": [{"TEXT": {"REGEX": r"^£\d[\d,.]*[km]?$"}}]},
+    {"label": "MONEY", "pattern": [{"LIKE_NUM": True}, {"LOWER": {"IN": ["million", "thousand"]}, "OP": "?"}, {"LOWER": "pounds"}]},
+    # STAFF: "4 DCs", "six additional financial investigators", "2 FTE analysts"
+    {"label": "STAFF", "pattern": [{"LIKE_NUM": True}, {"LOWER": {"IN": ["additional", "extra", "new", "dedicated", "more", "full-time", "fte"]}, "OP": "*"},
+                                   {"IS_ALPHA": True, "OP": "?"}, _STAFF_NOUN]},
+    # BODY: reporting bodies and partnerships
+    {"label": "BODY", "pattern": [{"IS_TITLE": True, "OP": "*"}, {"LOWER": {"IN": ["board", "group", "committee", "forum", "authority", "partnership", "panel"]}}]},
+    {"label": "BODY", "pattern": [{"LOWER": {"IN": ["lrf", "mappa", "marac", "soca", "npia", "acpo", "hmic", "ipcc", "cps", "lscb", "t&cg"]}}]},
+    # FREQUENCY: how often something is reported or reviewed
+    {"label": "FREQUENCY", "pattern": [{"LOWER": {"IN": ["monthly", "quarterly", "weekly", "annually", "fortnightly", "six-monthly", "bi-monthly"]}}]},
+    {"label": "FREQUENCY", "pattern": [{"LOWER": {"IN": ["every", "each"]}}, {"LOWER": {"IN": ["month", "quarter", "week", "year"]}}]},
+)

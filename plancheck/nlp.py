@@ -51,14 +51,24 @@ def load(name: str | None = None) -> Language:
                       PipelineFallbackWarning, stacklevel=2)
         return _blank()
     nlp.add_pipe("plancheck_line_breaks", before="parser" if "parser" in nlp.pipe_names else None)
+    _add_domain_entities(nlp)
     nlp.max_length = 5_000_000
     return nlp
+
+
+def _add_domain_entities(nlp: Language) -> None:
+    """Rank, role, unit, deadline, money, staff, body and frequency entities (lexicon.py)."""
+    from .lexicon import ENTITY_PATTERNS
+
+    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True, "phrase_matcher_attr": "LOWER"})
+    ruler.add_patterns([dict(p) for p in ENTITY_PATTERNS])
 
 
 def _blank() -> Language:
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("plancheck_line_breaks")
+    _add_domain_entities(nlp)
     nlp.max_length = 5_000_000
     nlp.meta["name"] = FALLBACK
     return nlp
