@@ -286,3 +286,41 @@ def test_workflow_train_writes_card_and_promotes_only_if_no_worse(corpus_copy, t
     assert not promoted and "f1" in why and current_name(models) == "plancheck-99"
     promoted, why = promote(models, first["name"], card["metrics"]["test"], force=True)
     assert promoted and "--force" in why and current_name(models) == first["name"]
+
+
+def test_workflow_interrupted_save_leaves_current_model_intact(models_copy, monkeypatch):
+    import os as _os
+
+    from plancheck import card
+    from plancheck.card import current_name, load_model
+
+    before = _tree_digest(models_copy)
+    current = current_name(models_copy)
+    model, meta = load_model(None, models_copy)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # the run is stopped half-way through writing the artefact
+
+    monkeypatch.setattr(_os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        card.save_model(model, {k: v for k, v in meta.items() if k not in ("card_sha256",)}, models_copy, "plancheck-7")
+    assert _tree_digest(models_copy) == before and current_name(models_copy) == current
+    assert not [p for p in models_copy.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_workflow_one_triage_per_output_folder(tmp_path, make_triage):
+    from plancheck.errors import PlancheckError
+
+    box = tmp_path / "inbox"
+    box.mkdir()
+    make_triage(box, tmp_path / "out")
+    with pytest.raises(PlancheckError, match="another triage"):
+        make_triage(box, tmp_path / "out")
+
+
+def test_workflow_validate_reports_counts_and_balance(root):
+    from plancheck.grading import validate_corpus
+
+    summary = validate_corpus(root / "corpus")
+    assert summary.startswith("corpus OK: 48 documents, 333 graded sections")
+    assert "insufficient" in summary and "test forces: 12" in summary
