@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import pickle
 import tempfile
 import warnings
 from pathlib import Path

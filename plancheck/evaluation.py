@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .areas import GENERAL, REQUIRED_AREAS
 from .config import Config
 from .corpus import Corpus
 from .ingest import read_document

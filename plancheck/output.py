@@ -11,7 +11,7 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 FORMATS = ("table", "csv", "jsonl", "json")
 CSV_FIELDS = ("path", "sha256", "status", "error_code", "error_message", "verdict", "p_insufficient", "missing_areas",

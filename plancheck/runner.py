@@ -17,7 +17,6 @@ import stat
 import time
 from collections import deque
 from multiprocessing.connection import wait
-from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .config import Config

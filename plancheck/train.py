@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import platform
 import subprocess
 import time
@@ -28,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import __version__, features, nlp as nlp_mod
-from .card import current_name, list_models, read_card, save_model, set_current
+from .card import current_name, read_card, save_model, set_current
 from .config import Config
 from .corpus import CRITERIA, Corpus, Grade
 from .errors import CorpusError, PlancheckError

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-import spacy
 
 from plancheck import features
 from plancheck.features import FEATURES, feature_names, featurise

@@ -9,7 +9,7 @@ import pytest
 from plancheck.config import Config
 from plancheck.errors import (EmptyFileError, IngestError, NoTextError, NotAFileError, TooLargeError,
                               UnsupportedTypeError)
-from plancheck.ingest import clean_pages, read_bytes, read_document, sniff
+from plancheck.ingest import clean_pages, read_document, sniff
 from plancheck.types import Line, Page
 
 # What the manifest expects, mapped to plancheck's codes; a stricter named outcome is allowed

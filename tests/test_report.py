@@ -24,8 +24,8 @@ def make_area(area: str = "serious_organised_crime", flagged: bool = True, **cha
                     "timescales: missing - no dates, deadlines or milestones for the actions found"],
         "evidence": {"owner": [VAGUE], "actions": [SPECIFIC]},
         # Line breaks and double spaces inside the sentences, as extraction leaves them.
-        "text": f"We face 14 OCGs.\nThe ROCU will complete 12 financial\ninvestigations by  31 March 2010. "
-                f"An owner will be\nappointed in due course.",
+        "text": "We face 14 OCGs.\nThe ROCU will complete 12 financial\ninvestigations by  31 March 2010. "
+                "An owner will be\nappointed in due course.",
     }
     record.update(changes)
     return record

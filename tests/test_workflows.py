@@ -1,7 +1,6 @@
 """The three workflows end to end: resumable batches, inbox triage, grading and retraining."""
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
