@@ -1,13 +1,15 @@
 """Shared fixtures: paths to the repository's corpus, examples, models and the shared test PDFs."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_PDFS = ROOT.parent / "shared" / "testdata" / "pdfs"
+# ../shared beside the checkout, or wherever PLANCHECK_SHARED points.
+SHARED_PDFS = Path(os.environ.get("PLANCHECK_SHARED", ROOT.parent / "shared")) / "testdata" / "pdfs"
 
 
 @pytest.fixture(scope="session")
