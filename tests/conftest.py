@@ -8,8 +8,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# ../shared beside the checkout, or wherever PLANCHECK_SHARED points.
-SHARED_PDFS = Path(os.environ.get("PLANCHECK_SHARED", ROOT.parent / "shared")) / "testdata" / "pdfs"
+
+
+def _shared_pdfs() -> Path:
+    """../shared/testdata/pdfs beside the checkout (or beside a folder above it), or PLANCHECK_SHARED."""
+    if os.environ.get("PLANCHECK_SHARED"):
+        return Path(os.environ["PLANCHECK_SHARED"]) / "testdata" / "pdfs"
+    for parent in ROOT.parents:
+        candidate = parent / "shared" / "testdata" / "pdfs"
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared" / "testdata" / "pdfs"
+
+
+SHARED_PDFS = _shared_pdfs()
 
 
 @pytest.fixture(scope="session")
