@@ -708,8 +708,8 @@ def write_report(path: Path, r: dict, args) -> None:
     train_worst = max(tr["cold"]["wall_s"], tr["warm"]["wall_s"]) if tr else None
     floor_wps1 = fl["doc_words"] / fl["floor_1"]
     floor_wps2 = fl["doc_words"] / fl["floor_2"]
-    nlp_wps1 = fl["section_words"] / fl["nlp_1"]
-    nlp_wps2 = fl["section_words"] / fl["nlp_2"]
+    nlp_wps1 = fl["doc_words"] / fl["nlp_1"]
+    nlp_wps2 = fl["doc_words"] / fl["nlp_2"]
     sb = r["stages"]
     tot = sb["score_path"]
     fcpu1 = fl["load"]["extract_1"]["own_cpu_s"] + fl["load"]["nlp_1"]["own_cpu_s"]
@@ -798,7 +798,9 @@ def write_report(path: Path, r: dict, args) -> None:
           f"segmentation produces from these files ({fl['section_words']:,} words, {fl['tokens']:,} tokens). With two "
           f"processes, a forked pool shares chunks of up to {r['batch_size']} sections.",
           "", "Floor(J) = extraction(J) + nlp(J). Interpreter start and model load are not in the floor (they are "
-              "in plancheck's time; see the cold start).", "",
+              "in plancheck's time; see the cold start). All words/s figures count the documents' words "
+              f"(plancheck's `words`, {fl['doc_words']:,} here), like the throughput; plancheck parses only the "
+              f"area sections ({fl['section_words']:,} words), not the general text (forewords, governance).", "",
           "| Processes | pypdf extraction (s) | nlp.pipe (s) | nlp words/s | Floor (s) | Floor words/s | plancheck (s) | plancheck / floor | Other load (cores): extraction / nlp / plancheck |",
           "|---|---|---|---|---|---|---|---|---|",
           f"| 1 | {fl['extract_1']:.1f} | {fl['nlp_1']:.1f} | {_fmt(nlp_wps1)} | {fl['floor_1']:.1f} | "

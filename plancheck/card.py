@@ -21,7 +21,8 @@ from .errors import ModelError, ModelIntegrityError, ModelMismatchError, ModelNo
 CURRENT_FILE = "CURRENT"
 # Modules whose classes a model artefact may contain. Only classes: a function can run code
 # (numpy.testing's runstring execs a string; builtins.getattr reaches any module's globals).
-_ALLOWED_PREFIXES = ("sklearn.", "scipy.sparse.", "plancheck.model", "collections.")
+# A model is saved as plancheck.linear objects holding NumPy arrays (no scikit-learn objects).
+_ALLOWED_PREFIXES = ("plancheck.linear",)
 _ALLOWED_MODULES = {"numpy", "numpy.dtypes", "numpy._core.multiarray", "numpy.core.multiarray", "numpy._core.numeric",
                     "numpy.core.numeric", "numpy.random._pickle", "collections", "copyreg", "_codecs"}
 _ALLOWED_CLASSES = {("joblib.numpy_pickle", "NumpyArrayWrapper")}

@@ -20,33 +20,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .corpus import CORE, CRITERIA, SUPPORTING
-from .features import FEATURES
+from .corpus import CRITERIA
+from .linear import Linear, LinearSectionModel, _logit, rule_probability
 
 MODES = ("direct", "criteria", "blend")
 
 
 def _linear(C: float) -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000, class_weight="balanced"))
-
-
-def rule_probability(p2: dict[str, np.ndarray]) -> np.ndarray:
-    """P(insufficient) from each criterion's P(score = 2), by the label rule.
-
-    Sufficient needs the three core criteria at 2 and at least two of the five supporting ones;
-    criteria are treated as independent (a Poisson-binomial count for the supporting ones).
-    """
-    core = np.prod([p2[c] for c in CORE], axis=0)
-    n = len(next(iter(p2.values())))
-    dist = np.zeros((n, len(SUPPORTING) + 1))
-    dist[:, 0] = 1.0
-    for c in SUPPORTING:
-        p = p2[c]
-        new = dist * (1 - p)[:, None]
-        new[:, 1:] += dist[:, :-1] * p[:, None]
-        dist = new
-    at_least_two = dist[:, 2:].sum(axis=1)
-    return 1.0 - core * at_least_two
 
 
 class SectionClassifier(ClassifierMixin, BaseEstimator):
@@ -119,15 +100,20 @@ class SectionClassifier(ClassifierMixin, BaseEstimator):
         p = self.calibrator_.predict_proba(_logit(self.raw_score(X))[:, None])[:, 1]
         return np.column_stack([1 - p, p])
 
+    def to_linear(self) -> LinearSectionModel:
+        """The fitted model as arrays (what is saved): scoring then needs only NumPy."""
+        def linear(pipe) -> Linear:
+            scaler, logreg = pipe[0], pipe[-1]
+            return Linear(scaler.mean_, scaler.scale_, logreg.coef_, logreg.intercept_, logreg.classes_)
+
+        criteria = {name: est if isinstance(est, int) else linear(est) for name, est in self.criterion_models_.items()}
+        calibrator = (float(self.calibrator_.coef_[0, 0]), float(self.calibrator_.intercept_[0]))
+        return LinearSectionModel(self.mode, linear(self.direct_), criteria, calibrator, self.n_features_in_)
+
     def predict_criteria(self, X) -> list[dict[str, int]]:
         probs = self.criterion_proba(X)
         n = len(np.asarray(X))
         return [{c: int(np.argmax(probs[c][i])) for c in CRITERIA} for i in range(n)]
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
 
 
 @dataclass
@@ -164,71 +150,3 @@ def choose_threshold(y: np.ndarray, p: np.ndarray, min_precision: float = 0.80) 
         return Threshold(t, f"max F1 (no threshold reached precision {min_precision:.2f})",
                          tp / max(int(pred.sum()), 1), tp / max(int((y == 1).sum()), 1))
     return best
-
-
-# --- explanations ----------------------------------------------------------------------------
-
-CRITERION_QUESTIONS = {
-    "assessment": "evidenced statement of the force's own threat, risk or gap",
-    "objectives": "specific intended outcome",
-    "actions": "concrete committed action",
-    "owner": "named accountable role, person or unit",
-    "timescales": "date, deadline or milestone for the actions",
-    "resources": "committed staff, money or capability",
-    "measures": "measure of success or monitoring arrangement",
-    "collaboration": "named regional, national or partner arrangement",
-}
-
-
-def criterion_evidence(evidence: dict[str, list[str]], criterion: str, polarity: str) -> list[str]:
-    """Evidence sentences of the features that bear on ``criterion`` with ``polarity``."""
-    out: list[str] = []
-    for name, feat in FEATURES.items():
-        if feat.criterion == criterion and feat.polarity == polarity:
-            for sentence in evidence.get(name, []):
-                if sentence not in out:
-                    out.append(sentence)
-    if criterion == "timescales" and polarity == "vague":
-        for sentence in evidence.get("commitment.deferred", []):
-            if sentence not in out and any(w in sentence.lower() for w in ("ongoing", "tbc", "due course", "timescale")):
-                out.append(sentence)
-    if polarity == "vague":
-        # Deferrals and hedges say most about what is missing: quote them first.
-        telling = set(evidence.get("commitment.deferred", [])) | set(evidence.get("actions.hedged", []))
-        out.sort(key=lambda sentence: sentence not in telling)
-    return out
-
-
-def _quote(sentence: str, limit: int = 140) -> str:
-    s = " ".join(sentence.split())
-    return "'" + (s if len(s) <= limit else s[: limit - 3].rstrip() + "...") + "'"
-
-
-def explain(criteria: dict[str, int], p2: dict[str, float], evidence: dict[str, list[str]],
-            flagged: bool) -> tuple[list[str], dict[str, list[str]]]:
-    """Reasons a reviewer can act on, and the evidence sentences per criterion.
-
-    A criterion scored 0 is "missing"; 1 is "vague" with the sentences that make it so. A flag
-    always names at least one criterion: when every score is 2, the least certain ones.
-    """
-    reasons: list[str] = []
-    shown: dict[str, list[str]] = {}
-    for c in CRITERIA:
-        specific = criterion_evidence(evidence, c, "specific")
-        vague = criterion_evidence(evidence, c, "vague")
-        shown[c] = (specific if criteria[c] == 2 else vague or specific)[:3]
-        if criteria[c] == 0:
-            reasons.append(f"{c}: missing - no {CRITERION_QUESTIONS[c]} found")
-        elif criteria[c] == 1:
-            quote = "; ".join(_quote(s) for s in (vague or specific)[:2])
-            reasons.append(f"{c}: vague - {quote}" if quote else f"{c}: vague - no specific {CRITERION_QUESTIONS[c]}")
-    if flagged and not any(criteria[c] < 2 for c in CORE):
-        core_weak = sorted(CORE, key=lambda c: p2[c])[:1]
-        for c in core_weak:
-            reasons.insert(0, f"{c}: uncertain - only {p2[c]:.0%} likely to give a specific {CRITERION_QUESTIONS[c]}")
-    if flagged and not reasons:
-        reasons.append("overall: the section reads like the insufficient plans in the corpus; check it in full")
-    # Core criteria first: they decide the label.
-    order = {c: i for i, c in enumerate(CORE + SUPPORTING)}
-    reasons.sort(key=lambda r: order.get(r.split(":")[0], -1))
-    return reasons, shown

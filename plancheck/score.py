@@ -19,7 +19,7 @@ from .config import Config
 from .corpus import CRITERIA
 from .errors import PlancheckError
 from .ingest import read_document
-from .model import explain
+from .explain import explain
 from .segment import segment
 from .types import Assessment, Document, Section
 

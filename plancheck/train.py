@@ -336,7 +336,8 @@ def train_model(corpus_root: str | Path = "corpus", model_dir: str | Path | None
                           "test_forces": len({e.grade.force for e in test}),
                           "insufficient_share": round(float(np.mean([e.y for e in examples])), 4)},
         "config": asdict(config) | {"required_areas": list(config.required_areas)},
-        "model": {"class": "plancheck.model.SectionClassifier", "mode": mode, "params": model.get_params(),
+        "model": {"class": "plancheck.model.SectionClassifier", "saved_as": "plancheck.linear.LinearSectionModel",
+                  "mode": mode, "params": model.get_params(),
                   "mode_chosen_by": "highest out-of-fold ROC-AUC (grouped CV on the training split)"},
         "threshold": {"value": round(threshold.value, 4), "rule": threshold.rule,
                       "oof_precision": round(threshold.precision, 4), "oof_recall": round(threshold.recall, 4)},
@@ -349,8 +350,7 @@ def train_model(corpus_root: str | Path = "corpus", model_dir: str | Path | None
     }
     model_dir.mkdir(parents=True, exist_ok=True)
     name = _next_name(model_dir)
-    model.threshold_ = threshold.value
-    save_model(model, card, model_dir, name)
+    save_model(model.to_linear(), card, model_dir, name)
     promoted, why = promote(model_dir, name, test_metrics, force)
     return {"name": name, "promoted": promoted, "why": why, "mode": mode, "threshold": threshold.value,
             "metrics": metrics, "seconds": round(time.perf_counter() - started, 1)}

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from plancheck.corpus import CRITERIA, label_from_scores
-from plancheck.model import choose_threshold, explain, rule_probability
+from plancheck.explain import explain
+from plancheck.model import choose_threshold, rule_probability
 
 
 @pytest.mark.parametrize("scores", [
@@ -71,3 +72,17 @@ def test_model_refuses_another_pipeline(models_copy):
 
     with pytest.raises(ModelMismatchError, match="pipeline"):
         load_model(None, models_copy, pipeline="blank_en_rules/spacy-3.8.18")
+
+
+def test_model_saved_arrays_score_exactly_like_the_fitted_classifier():
+    from plancheck.model import SectionClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 6))
+    y = (X[:, 0] + 0.3 * rng.normal(size=120) > 0).astype(int)
+    crit = np.column_stack([np.clip((X[:, k % 6] > 0) + (X[:, k % 6] > 1), 0, 2) for k in range(8)])
+    fitted = SectionClassifier(mode="blend").fit(X, y, criteria=crit)
+    linear = fitted.to_linear()
+    assert np.allclose(fitted.predict_proba(X), linear.predict_proba(X))
+    for c, probs in fitted.criterion_proba(X).items():
+        assert np.allclose(probs, linear.criterion_proba(X)[c])

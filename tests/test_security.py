@@ -392,7 +392,7 @@ def test_security_resigned_genuine_model_still_loads(models_copy):
     # The control for the test above: re-signing the card as it does keeps a genuine model loadable.
     _install_artefact(models_copy, _artefact(models_copy).read_bytes())
     model, card = load_model(None, models_copy)
-    assert type(model).__name__ == "SectionClassifier" and card["name"]
+    assert type(model).__name__ == "LinearSectionModel" and card["name"]
 
 
 def test_security_card_edited_without_checksum_is_refused(models_copy):
