@@ -98,6 +98,10 @@ def score(paths: List[str] = typer.Argument(..., help="files, folders (searched 
         raise typer.BadParameter("--resume needs --output and --format jsonl or csv", param_hint="--resume")
     cfg = _config(config, jobs=jobs, timeout=timeout)
     paths = collect_paths(paths)
+    if output is not None:  # never read our own output as a submission
+        import os
+        target = os.path.realpath(output)
+        paths = [p for p in paths if os.path.realpath(p) != target]
     done: set = set()
     if resume and output is not None and output.exists():
         if fmt == "jsonl":

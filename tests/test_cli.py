@@ -107,3 +107,11 @@ def test_cli_every_verb_has_help_with_an_example():
     assert len(group.commands) >= 12
     for name, command in group.commands.items():
         assert "Example: plancheck" in (command.help or ""), name
+
+
+def test_cli_score_never_reads_its_own_output(batch):
+    out = batch / "scores.jsonl"
+    assert main(["score", str(batch), "-f", "jsonl", "-o", str(out), "-q"]) == 0
+    assert main(["score", str(batch), "-f", "jsonl", "-o", str(out), "--resume", "-q"]) == 0
+    paths = [json.loads(line)["path"] for line in out.read_text().splitlines()]
+    assert len(paths) == 2 and str(out) not in paths
