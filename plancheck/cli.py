@@ -234,6 +234,14 @@ def triage(inbox: Path = typer.Argument(..., help="folder where submissions arri
 
 
 def _run_triage(t, watch: bool, interval: float) -> None:
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    # Ctrl-C, and a service manager's SIGTERM, stop the watch cleanly between files.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
         if watch:
             _err(f"watching {t.inbox} every {interval:g} s; Ctrl-C to stop")

@@ -323,3 +323,27 @@ def test_workflow_validate_reports_counts_and_balance(root):
     summary = validate_corpus(root / "corpus")
     assert summary.startswith("corpus OK: 48 documents, 333 graded sections")
     assert "insufficient" in summary and "test forces: 12" in summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_workflow_triage_watch_stops_cleanly(tmp_path, root, examples, signum):
+    box, out = tmp_path / "inbox", tmp_path / "out"
+    box.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "plancheck", "triage", str(box), "--out", str(out), "--watch",
+                             "--interval", "0.2"], cwd=root, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "needs-review").is_dir() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        shutil.copy(examples / "stourholme-2009.txt", box / "late.txt")
+        while not (out / "needs-review" / "late.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (out / "needs-review" / "late.txt.json").is_file()
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "stopped" in err
+    assert not (out / "needs-review" / "late.txt.json").read_text().strip() == ""
