@@ -337,13 +337,13 @@ def test_workflow_triage_watch_stops_cleanly(tmp_path, root, examples, signum):
         while not (out / "needs-review").is_dir() and time.monotonic() < deadline:
             time.sleep(0.1)
         shutil.copy(examples / "stourholme-2009.txt", box / "late.txt")
-        while not (out / "needs-review" / "late.txt").exists() and time.monotonic() < deadline:
+        while not (out / "needs-review" / "late.txt.html").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert (out / "needs-review" / "late.txt.json").is_file()
+        assert (out / "needs-review" / "late.txt.json").is_file() and not (box / "late.txt").exists()
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and "stopped" in err
-    assert not (out / "needs-review" / "late.txt.json").read_text().strip() == ""
+    assert json.loads((out / "needs-review" / "late.txt.json").read_text())["verdict"] == "needs_review"
