@@ -331,31 +331,47 @@ def _tree(root: int) -> list[int]:
 
 
 class TreeMonitor(threading.Thread):
-    """Poll the RSS (and optionally PSS) of a process tree; keep the peaks."""
+    """Poll the RSS (every ``interval``) and PSS (every ``pss_interval``) of a process tree; keep the peaks.
 
-    def __init__(self, root: int, interval: float = 0.05, pss: bool = True):
+    The tree is re-discovered every ``rescan`` seconds (a scan of /proc); the thread's own CPU time is
+    recorded, since on a 2-core machine it competes with what it measures.
+    """
+
+    def __init__(self, root: int, interval: float = 0.05, pss_interval: float | None = 0.25, rescan: float = 1.0):
         super().__init__(daemon=True)
-        self.root, self.interval, self.pss = root, interval, pss
+        self.root, self.interval, self.pss_interval, self.rescan = root, interval, pss_interval, rescan
         self.done = threading.Event()
         self.peak_rss = self.peak_pss = self.peak_single = 0
         self.peak_procs = 0
         self.samples = 0
+        self.cpu = 0.0
 
     def run(self) -> None:
+        t0 = time.thread_time()
+        pids: list[int] = []
+        last_scan = last_pss = -1e9
         while not self.done.is_set():
-            self.sample()
+            now = time.monotonic()
+            if now - last_scan >= self.rescan:
+                pids, last_scan = _tree(self.root), now
+            pss = self.pss_interval is not None and now - last_pss >= self.pss_interval
+            if pss:
+                last_pss = now
+            self.sample(pids, pss)
             self.done.wait(self.interval)
+        self.cpu = time.thread_time() - t0
 
-    def sample(self) -> None:
+    def sample(self, pids: list[int], with_pss: bool) -> None:
         rss = pss = single = 0
-        pids = _tree(self.root)
+        alive = 0
         for pid in pids:
             try:
                 with open(f"/proc/{pid}/statm") as fh:
                     r = int(fh.read().split()[1]) * _PAGE
+                alive += 1
                 rss += r
                 single = max(single, r)
-                if self.pss:
+                if with_pss:
                     with open(f"/proc/{pid}/smaps_rollup") as fh:
                         for line in fh:
                             if line.startswith("Pss:"):
@@ -365,20 +381,24 @@ class TreeMonitor(threading.Thread):
                 continue
         self.samples += 1
         self.peak_rss = max(self.peak_rss, rss)
-        self.peak_pss = max(self.peak_pss, pss)
+        if with_pss:
+            self.peak_pss = max(self.peak_pss, pss)
         self.peak_single = max(self.peak_single, single)
-        self.peak_procs = max(self.peak_procs, len(pids))
+        self.peak_procs = max(self.peak_procs, alive)
 
     def stop(self) -> dict:
         self.done.set()
         self.join()
         mb = 1024 * 1024
-        return {"tree_rss_mb": round(self.peak_rss / mb, 1), "tree_pss_mb": round(self.peak_pss / mb, 1) if self.pss else None,
+        return {"tree_rss_mb": round(self.peak_rss / mb, 1),
+                "tree_pss_mb": round(self.peak_pss / mb, 1) if self.pss_interval else None,
                 "largest_process_rss_mb": round(self.peak_single / mb, 1), "max_processes": self.peak_procs,
-                "samples": self.samples, "interval_s": self.interval}
+                "samples": self.samples, "interval_s": self.interval, "pss_interval_s": self.pss_interval,
+                "monitor_cpu_s": round(self.cpu, 2)}
 
 
-def run_monitored(cmd: list[str], *, interval: float, pss: bool, use_time: bool, cwd: Path = SNAP,
+def run_monitored(cmd: list[str], *, interval: float, pss_interval: float | None, rescan: float, use_time: bool,
+                  cwd: Path = SNAP,
                   stderr_path: Path | None = None) -> dict:
     """Run ``cmd``; return wall time, exit code and the tree's memory peaks."""
     time_file = None
@@ -390,7 +410,7 @@ def run_monitored(cmd: list[str], *, interval: float, pss: bool, use_time: bool,
     with CpuMeter() as meter:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=snap_env())
-        mon = TreeMonitor(proc.pid, interval, pss)
+        mon = TreeMonitor(proc.pid, interval, pss_interval, rescan)
         mon.start()
         code = proc.wait()
         wall = time.perf_counter() - t
@@ -611,11 +631,13 @@ def stage_breakdown(files: list[Path]) -> dict:
 # --- 5. cold start ---------------------------------------------------------------------------
 
 _COLD_PROBE = r"""
-import time, json, sys
+import time
+start_epoch = time.time()
+import json, sys
 t0 = time.perf_counter()
 import plancheck.cli
 t1 = time.perf_counter()
-import spacy, sklearn, pypdf
+import plancheck.score
 t2 = time.perf_counter()
 from plancheck import nlp
 n = nlp.load()
@@ -625,8 +647,10 @@ s = Scorer.load()
 t4 = time.perf_counter()
 s.score_path("examples/hollowfield-2009.pdf")
 t5 = time.perf_counter()
-print(json.dumps({"import_cli": t1 - t0, "import_spacy_sklearn_pypdf": t2 - t1, "nlp_load": t3 - t2,
-                  "model_load": t4 - t3, "score_one_file": t5 - t4}))
+print(json.dumps({"import_cli": t1 - t0, "import_score": t2 - t1, "nlp_load": t3 - t2, "model_load": t4 - t3,
+                  "score_one_file": t5 - t4, "start_epoch": start_epoch, "end_epoch": time.time(),
+                  "sklearn_imported": "sklearn" in sys.modules, "scipy_imported": "scipy" in sys.modules}))
+sys.stdout.flush()
 """
 
 
@@ -646,10 +670,19 @@ def cold_start(runs: int) -> dict:
     subprocess.run([PY, "-c", "pass"], check=True)
     bare = time.perf_counter() - t
     wait_quiet()
+    launched = time.time()
     probe = subprocess.run([PY, "-c", _COLD_PROBE], cwd=SNAP, capture_output=True, text=True, env=snap_env())
+    exited = time.time()
     try:
-        parts = {k: round(v, 3) for k, v in json.loads(probe.stdout.strip().splitlines()[-1]).items()}
-    except (ValueError, IndexError):
+        data = json.loads(probe.stdout.strip().splitlines()[-1])
+        parts = {"interpreter_start": data["start_epoch"] - launched}
+        parts |= {k: v for k, v in data.items() if k in ("import_cli", "import_score", "nlp_load", "model_load",
+                                                           "score_one_file")}
+        parts["interpreter_shutdown"] = exited - data["end_epoch"]
+        parts = {k: round(v, 3) for k, v in parts.items()}
+        parts["sklearn_imported"] = data["sklearn_imported"]
+        parts["scipy_imported"] = data["scipy_imported"]
+    except (ValueError, IndexError, KeyError):
         parts = {"error": probe.stderr[-500:]}
     return {"runs_s": walls, "other_cores": loads, "median_s": round(statistics.median(walls), 3), "python_bare_s": round(bare, 3),
             "breakdown_s": parts}
@@ -845,8 +878,10 @@ def write_report(path: Path, r: dict, args) -> None:
               "process (`ru_maxrss` of the waited-for children), not of the tree." if r["time_v"] else
               "`/usr/bin/time` is NOT present on this machine; only `/proc` polling was used."), "",
           f"Batches of 10, 100 and 1,000 distinct files: short plans (one corpus source each, 2-6 pages, re-rendered "
-          f"under new force names; {r['small_count']} rendered PDFs hard-linked under distinct names), polled every "
-          f"50 ms. The last two rows are the {corpus['plans']} ~30-page plans of section 2 (polled every 0.5 s).", "",
+          f"under new force names; {r['small_count']} rendered PDFs hard-linked under distinct names); RSS polled every "
+          f"50 ms, PSS every 250 ms. The last two rows are the {corpus['plans']} ~30-page plans of section 2 (RSS every "
+          f"0.5 s, PSS every 2 s, to keep the monitor's CPU low: it used {j1.get('monitor_cpu_s', 0):.1f} and "
+          f"{j2.get('monitor_cpu_s', 0):.1f} CPU seconds during those runs).", "",
           "| Batch | Words | Wall (s) | Peak tree RSS (MB) | Peak tree PSS (MB) | Largest process RSS (MB) | time -v max RSS (MB) | Processes | Error records | Other load (cores) |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for n, b in mem_rows:
@@ -862,11 +897,21 @@ def write_report(path: Path, r: dict, args) -> None:
           + ", ".join(f"{x:.2f} s (other load {o:.2f})" for x, o in zip(cold["runs_s"], cold["other_cores"]))
           + f"; median **{cold['median_s']:.2f} s**. A bare `python -c pass` takes {cold['python_bare_s']:.2f} s.", "",
           "Where the time goes (one probe process, steps in order):", "", "| Step | Seconds |", "|---|---|"]
-    labels = {"import_cli": "`import plancheck.cli` (typer, click)", "import_spacy_sklearn_pypdf": "import spacy, sklearn, pypdf",
-              "nlp_load": "`plancheck.nlp.load()` (en_core_web_sm)", "model_load": "`Scorer.load()`: model card checks + unpickle",
-              "score_one_file": "`score_path` on the 6-page example"}
-    for k, v in bd.items():
+    labels = {"interpreter_start": "interpreter start (launch to the first line)",
+              "import_cli": "`import plancheck.cli` (typer)",
+              "import_score": "`import plancheck.score` (spaCy, NumPy, pypdf ... whatever scoring pulls in)",
+              "nlp_load": "`plancheck.nlp.load()` (en_core_web_sm + plancheck's components)",
+              "model_load": "`Scorer.load()`: model card checks + artefact load",
+              "score_one_file": "`score_path` on the 6-page example, in process",
+              "interpreter_shutdown": "interpreter shutdown (last line to process exit)"}
+    shown = [(k, v) for k, v in bd.items() if not isinstance(v, bool)]
+    for k, v in shown:
         L += [f"| {labels.get(k, k)} | {v if isinstance(v, str) else f'{v:.2f}'} |"]
+    if "error" not in bd:
+        total = sum(v for _, v in shown)
+        L += [f"| **sum** (the CLI adds forking a worker and writing the record) | **{total:.2f}** |", "",
+              f"scikit-learn imported by scoring: {'yes' if bd['sklearn_imported'] else 'no'}; SciPy: "
+              f"{'yes' if bd['scipy_imported'] else 'no'}."]
     L += [""]
     if tr:
         L += ["## 6. Training", "",
@@ -966,15 +1011,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small smoke run: few plans, small batches")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md", help="results file (Markdown)")
     ap.add_argument("--skip-train", action="store_true", help="leave out the training measurement")
+    ap.add_argument("--report-only", action="store_true",
+                    help="measure nothing: rewrite the results file from bench/out/results.json (e.g. after editing "
+                         "bench/NOTES.md)")
     args = ap.parse_args(argv)
     args.out = args.out.resolve()
+    if args.report_only:
+        results = json.loads((OUT / "results.json").read_text())
+        saved = results.get("args") or {"quick": results["corpus"]["plans"] < 10, "plans": results["corpus"]["plans"]}
+        args.quick, args.plans = saved["quick"], saved["plans"]
+        write_report(args.out, results, args)
+        log(f"rewrote {args.out} from {OUT / 'results.json'}")
+        return 0
     if args.quick:
         args.plans = min(args.plans, 4)
     batches = (3, 6, 12) if args.quick else (10, 100, 1000)
     cold_runs = 1 if args.quick else 3
     sample = 2 if args.quick else 8
     OUT.mkdir(parents=True, exist_ok=True)
-    results: dict = {"machine": machine(), "batch_size": None, "snapshot": take_snapshot()}
+    results: dict = {"machine": machine(), "batch_size": None, "snapshot": take_snapshot(),
+                     "args": {"quick": args.quick, "plans": args.plans}}
     os.chdir(SNAP)  # relative paths in plancheck (models/, .cache) now point into the snapshot
     sys.path.insert(0, str(SNAP))
     from plancheck import nlp as nlp_mod
@@ -999,7 +1055,7 @@ def main(argv: list[str] | None = None) -> int:
     for jobs in (1, 2):
         log(f"plancheck score --jobs {jobs} over {args.plans} plans ...")
         output = OUT / f"scores-j{jobs}.jsonl"
-        run = run_monitored(score_cmd(plan_set, output, jobs), interval=0.5, pss=True, use_time=True,
+        run = run_monitored(score_cmd(plan_set, output, jobs), interval=0.5, pss_interval=2.0, rescan=2.0, use_time=True,
                             stderr_path=OUT / f"score-j{jobs}.stderr")
         recs = read_records(output)
         run |= recs
@@ -1030,7 +1086,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = link_set(f"mem-{n}", small, n)
         log(f"memory: plancheck score --jobs 2 over {n} files ...")
         output = OUT / f"scores-mem-{n}.jsonl"
-        run = run_monitored(score_cmd(folder, output, 2), interval=0.05, pss=True, use_time=True,
+        run = run_monitored(score_cmd(folder, output, 2), interval=0.05, pss_interval=0.25, rescan=1.0, use_time=True,
                             stderr_path=OUT / f"score-mem-{n}.stderr")
         run |= read_records(output)
         results["memory"][f"{n:,}"] = run

@@ -60,6 +60,17 @@ def _units(doc: Doc) -> list[Unit]:
         return cached
     has_tags = doc.has_annotation("TAG")
     has_dep = doc.has_annotation("DEP")
+    # Entity labels by sentence start, from one pass over doc.ents (sent.ents rescans per sentence).
+    ent_labels: dict[int, set[str]] = {}
+    for ent in doc.ents:
+        sent = ent.sent
+        if ent.end <= sent.end:  # as sent.ents: only entities wholly inside the sentence
+            ent_labels.setdefault(sent.start, set()).add(ent.label_)
+    # One pass over the tokens; sentences then read slices of these lists.
+    all_tags = [t.tag_ for t in doc] if has_tags else []
+    all_lower = [t.lower_ for t in doc] if has_tags else []
+    all_alpha = [t.is_alpha for t in doc] if has_tags else []
+    doc.user_data["plancheck_alpha_words"] = sum(all_alpha) if has_tags else sum(1 for t in doc if t.is_alpha)
     units: list[Unit] = []
     for sent in doc.sents:
         text = sent.text.strip()
@@ -71,12 +82,13 @@ def _units(doc: Doc) -> list[Unit]:
         past = bool(_R["PAST"].search(low))
         subject_role = subject_vague = False
         if has_tags:
-            tags = [t.tag_ for t in sent]
-            md = any(t.tag_ == "MD" and t.lower_ in ("will", "shall", "'ll") for t in sent)
+            tags = all_tags[sent.start:sent.end]
+            md = any(tag == "MD" and word in ("will", "shall", "'ll")
+                     for tag, word in zip(tags, all_lower[sent.start:sent.end]))
             future = future or md
-            first = next((t for t in sent if t.is_alpha), None)
+            first = next((i for i in range(sent.start, sent.end) if all_alpha[i]), None)
             # Imperative items ("Recruit 4 DCs ...") in lists and tables are commitments.
-            if first is not None and first.tag_ == "VB":
+            if first is not None and all_tags[first] == "VB":
                 future = True
             root = sent.root
             past = (past or root.tag_ == "VBD") and not (md or root.tag_ in ("VB", "VBP", "VBZ") and future)
@@ -89,8 +101,8 @@ def _units(doc: Doc) -> list[Unit]:
                         elif _R["ROLES"].search(phrase) or tok.tag_ in ("NNP", "NNPS") \
                                 or any(t.ent_type_ == "ROLE" for t in tok.subtree):
                             subject_role = True
-            del tags
         else:
+            tags = ()
             first_word = re.match(r"[a-z]+", low)
             if first_word and first_word.group(0) in lx.ACTION_VERBS:
                 future = True
@@ -101,11 +113,11 @@ def _units(doc: Doc) -> list[Unit]:
             future = True
         hedge = bool(_R["HEDGES"].search(low))
         deferral = bool(_R["DEFERRALS"].search(low))
-        numbers = bool(_NUMBER.search(low)) or (has_tags and any(t.tag_ == "CD" for t in sent))
-        proper = has_tags and any(t.tag_ in ("NNP", "NNPS") for t in sent)
+        numbers = bool(_NUMBER.search(low)) or "CD" in tags
+        proper = "NNP" in tags or "NNPS" in tags
         units.append(Unit(sent, low, row, future and not (past and not row and not _R["FUTURE"].search(low) and not has_tags),
                           past and not future, hedge, deferral, subject_role, subject_vague, numbers, proper,
-                          frozenset(e.label_ for e in sent.ents)))
+                          frozenset(ent_labels.get(sent.start, ()))))
     doc.user_data["plancheck_units"] = units
     return units
 
@@ -308,7 +320,7 @@ def featurise(doc: Doc) -> tuple[list[float], dict[str, list[str]]]:
     """The feature row of a section and the evidence sentences of each feature."""
     units = _units(doc)
     n_units = max(len(units), 1)
-    words = max(sum(1 for t in doc if t.is_alpha), 1)
+    words = max(doc.user_data["plancheck_alpha_words"], 1)
     row: list[float] = []
     evidence: dict[str, list[str]] = {}
     for name, feat in FEATURES.items():
