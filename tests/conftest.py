@@ -93,14 +93,26 @@ def hostile_inbox(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def hostile_batch(hostile_inbox, tmp_path_factory):
-    """`plancheck score` over the hostile inbox: its records, exit code, seconds and leftover children."""
+    """`plancheck score` over the hostile inbox: its records, exit code and leftover children.
+
+    The reader is wrapped so that one file (``hostile.BLOCKING_NAME``) blocks forever, as a reader
+    stuck in a parser would: the workers are forked from this process, so they inherit the wrapper.
+    """
     import json
     import multiprocessing
-    import time
+    import threading
     from types import SimpleNamespace
 
     import hostile
+    import plancheck.score
     from plancheck.cli import main
+
+    real_read = plancheck.score.read_document
+
+    def read_or_block(path, config):
+        if Path(path).name == hostile.BLOCKING_NAME:
+            threading.Event().wait()  # never set
+        return real_read(path, config)
 
     inbox, _ = hostile_inbox
     work = tmp_path_factory.mktemp("hostile-batch")
@@ -108,14 +120,14 @@ def hostile_batch(hostile_inbox, tmp_path_factory):
                                   model_dir=str(ROOT / "models"))
     output = work / "out.jsonl"
     before = hostile.child_pids()
-    started = time.monotonic()
-    code = main(["score", str(inbox), "--format", "jsonl", "--output", str(output), "--config", str(config),
-                 "--jobs", "2", "--quiet"])
-    seconds = time.monotonic() - started
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plancheck.score, "read_document", read_or_block)
+        code = main(["score", str(inbox), "--format", "jsonl", "--output", str(output), "--config", str(config),
+                     "--jobs", "2", "--quiet"])
     active = multiprocessing.active_children()
     left = hostile.child_pids() - before
     records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
-    return SimpleNamespace(records=records, code=code, seconds=seconds, active=active, left=left)
+    return SimpleNamespace(records=records, code=code, active=active, left=left)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def test_workflow_resume_after_kill_9_gives_one_record_per_file(tmp_path, exampl
     folder = tmp_path / "plans"
     folder.mkdir()
     sources = [examples / "hollowfield-2009.pdf", examples / "larkmere-2009.docx", examples / "stourholme-2009.txt"]
-    for i in range(12):
+    for i in range(24):
         src = sources[i % 3]
         # distinct bytes per copy, so each file is its own submission
         data = src.read_bytes() + (f"\n%{i}\n".encode() if src.suffix == ".pdf" else b"") if src.suffix != ".docx" else src.read_bytes()
@@ -37,7 +37,7 @@ def test_workflow_resume_after_kill_9_gives_one_record_per_file(tmp_path, exampl
     out = tmp_path / "out.jsonl"
     cmd = [sys.executable, "-m", "plancheck", "score", str(folder), "--format", "jsonl", "--output", str(out), "-q"]
     proc = subprocess.Popen(cmd, cwd=root, start_new_session=True, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if out.exists() and out.read_text().count("\n") >= 3:
             break
@@ -47,14 +47,14 @@ def test_workflow_resume_after_kill_9_gives_one_record_per_file(tmp_path, exampl
     with open(out, "ab") as fh:
         fh.write(b'{"path": "torn li')  # a write cut off mid-line
     done_before = [json.loads(l) for l in out.read_text().splitlines()[:-1]]
-    assert 3 <= len(done_before) < 12
+    assert 3 <= len(done_before) < 24  # killed mid-batch: 21 files cannot be scored between two polls
     result = subprocess.run(cmd + ["--resume"], cwd=root, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = out.read_text().splitlines()
     records = [json.loads(l) for l in lines]  # every line parses: the torn one was dropped
     paths = [r["path"] for r in records]
     assert sorted(paths) == sorted(str(p) for p in folder.iterdir())
-    assert len(paths) == len(set(paths)) == 12
+    assert len(paths) == len(set(paths)) == 24
     assert "already recorded" in result.stderr
 
 
@@ -333,7 +333,7 @@ def test_workflow_triage_watch_stops_cleanly(tmp_path, root, examples, signum):
     proc = subprocess.Popen([sys.executable, "-m", "plancheck", "triage", str(box), "--out", str(out), "--watch",
                              "--interval", "0.2"], cwd=root, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 600  # not a speed bound: only ends a wait that would never end
         while not (out / "needs-review").is_dir() and time.monotonic() < deadline:
             time.sleep(0.1)
         shutil.copy(examples / "stourholme-2009.txt", box / "late.txt")
@@ -341,7 +341,7 @@ def test_workflow_triage_watch_stops_cleanly(tmp_path, root, examples, signum):
             time.sleep(0.1)
         assert (out / "needs-review" / "late.txt.json").is_file() and not (box / "late.txt").exists()
         proc.send_signal(signum)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
