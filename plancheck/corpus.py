@@ -1,4 +1,4 @@
-"""The graded corpus: labels.csv, the fixed split, validation and the rubric's label rule.
+"""The graded corpus: labels.csv, the fixed split and their validation (the rubric is in rubric.py).
 
 Grades are keyed by (document, area), never by section position: segmentation finds the area's
 text in the document, so a regraded or re-rendered document keeps its labels.
@@ -15,23 +15,10 @@ from pathlib import Path
 
 from .areas import AREA_KEYS, REQUIRED_AREAS
 from .errors import CorpusError
+from .rubric import CRITERIA, LABELS, TAGS, label_from_scores
 
-CRITERIA = ("assessment", "objectives", "actions", "owner", "timescales", "resources", "measures", "collaboration")
-CORE = ("actions", "owner", "timescales")
-SUPPORTING = ("assessment", "objectives", "resources", "measures", "collaboration")
-LABELS = ("sufficient", "insufficient")
-TAGS = ("vague_fluent", "jargon_vague", "past_figures", "deferred", "one_specific", "tidy_table_vague", "short_specific",
-        "terse_table", "informal", "rag_slipped", "heading_indirect", "split_area", "merged_heading", "no_headings")
 COLUMNS = ("document", "force", "area") + CRITERIA + ("label", "tags", "note", "grader", "graded_on")
 SPLITS = ("train", "test")
-
-
-def label_from_scores(scores: dict[str, int]) -> str:
-    """The rubric's rule: sufficient iff actions, owner and timescales score 2 and at least two
-    of assessment, objectives, resources, measures and collaboration score 2."""
-    core = all(scores[c] == 2 for c in CORE)
-    support = sum(scores[c] == 2 for c in SUPPORTING)
-    return "sufficient" if core and support >= 2 else "insufficient"
 
 
 @dataclass(frozen=True)

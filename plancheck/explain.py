@@ -1,19 +1,9 @@
 """Reasons a reviewer can act on: which criteria are missing or vague, quoting the evidence."""
 from __future__ import annotations
 
-from .corpus import CORE, CRITERIA, SUPPORTING
+from .rubric import CORE, CRITERIA, QUESTIONS as CRITERION_QUESTIONS, SUPPORTING
 from .features import FEATURES
 
-CRITERION_QUESTIONS = {
-    "assessment": "evidenced statement of the force's own threat, risk or gap",
-    "objectives": "specific intended outcome",
-    "actions": "concrete committed action",
-    "owner": "named accountable role, person or unit",
-    "timescales": "date, deadline or milestone for the actions",
-    "resources": "committed staff, money or capability",
-    "measures": "measure of success or monitoring arrangement",
-    "collaboration": "named regional, national or partner arrangement",
-}
 
 
 def criterion_evidence(evidence: dict[str, list[str]], criterion: str, polarity: str) -> list[str]:

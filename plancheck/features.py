@@ -304,9 +304,6 @@ def commitments(doc: Doc) -> list[Span]:
     return _where(doc, lambda u: u.future)
 
 
-CRITERIA = ("assessment", "objectives", "actions", "owner", "timescales", "resources", "measures", "collaboration")
-
-
 def feature_names() -> list[str]:
     """Stable column names, in order."""
     cols = []

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .card import atomic_write
 from .config import Config
-from .corpus import COLUMNS, CRITERIA, Corpus, label_from_scores, load_split, parse_labels
+from .corpus import COLUMNS, Corpus, load_split, parse_labels
+from .rubric import CRITERIA, label_from_scores
 from .errors import CorpusError, PlancheckError
 from .ingest import read_document
 from .segment import segment

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .corpus import CORE, CRITERIA, SUPPORTING
+from .rubric import CORE, CRITERIA, SUPPORTING
 
 
 def rule_probability(p2: dict[str, np.ndarray]) -> np.ndarray:

@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .corpus import CRITERIA
+from .rubric import CRITERIA
 from .linear import Linear, LinearSectionModel, _logit, rule_probability
 
 MODES = ("direct", "criteria", "blend")

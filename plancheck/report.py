@@ -5,7 +5,7 @@ import html
 import re
 
 from .areas import AREA_NAMES
-from .corpus import CRITERIA
+from .rubric import CRITERIA
 
 
 def _fmt(value) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from . import features, nlp as nlp_mod
 from .card import load_model
 from .config import Config
-from .corpus import CRITERIA
+from .rubric import CRITERIA
 from .errors import PlancheckError
 from .ingest import read_document
 from .explain import explain

@@ -29,7 +29,8 @@ from sklearn.preprocessing import StandardScaler
 from . import __version__, features, nlp as nlp_mod
 from .card import current_name, read_card, save_model, set_current
 from .config import Config
-from .corpus import CRITERIA, Corpus, Grade
+from .corpus import Corpus, Grade
+from .rubric import CRITERIA
 from .errors import CorpusError, PlancheckError
 from .ingest import read_document
 from .model import MODES, SectionClassifier, choose_threshold

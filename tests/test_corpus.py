@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from plancheck.corpus import (COLUMNS, CRITERIA, Corpus, label_from_scores, load_split, max_overlap, parse_labels)
+from plancheck.corpus import COLUMNS, Corpus, load_split, max_overlap, parse_labels
+from plancheck.rubric import CRITERIA, label_from_scores
 from plancheck.errors import CorpusError
 from plancheck.sources import parse_source
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plancheck.corpus import CRITERIA, label_from_scores
+from plancheck.rubric import CRITERIA, label_from_scores
 from plancheck.explain import explain
 from plancheck.model import choose_threshold, rule_probability
 

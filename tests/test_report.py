@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from plancheck.areas import AREA_NAMES
-from plancheck.corpus import CRITERIA
+from plancheck.rubric import CRITERIA
 from plancheck.report import render_html
 
 HOSTILE = "<script>alert(1)</script>"
