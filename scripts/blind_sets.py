@@ -74,10 +74,12 @@ def graded_sections(sections: list[dict]) -> list[dict]:
     return [s for s in sections if s["area"] != "general" and s["text"]]
 
 
-def packets(sources: Path, out: Path) -> None:
+def packets(sources: Path, out: Path, only: list[str] | None = None) -> None:
     """One grading packet per writer: id, area, heading and text only, in a shuffled order."""
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(sources.glob("w*.txt")):
+        if only and path.stem not in only:
+            continue
         items = graded_sections(parse_writer(path))
         random.Random(path.stem).shuffle(items)
         lines = []
@@ -118,6 +120,13 @@ def merge(sources: Path, grades_dir: Path) -> None:
                 "label": label_from_scores(g["criteria"]), "note": g["note"], "grader": f"{writer}-grader",
             })
     BLIND.mkdir(parents=True, exist_ok=True)
+    second = grades_dir / "second-grades.txt"
+    if second.is_file():
+        lines = [{"id": k, "criteria": g["criteria"], "label": label_from_scores(g["criteria"]), "note": g["note"],
+                  "grader": "second-grader"} for k, g in read_grades(second).items()]
+        (BLIND / "second-grading.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines),
+                                                    encoding="utf-8")
+        print(f"corpus/blind/second-grading.jsonl: {len(lines)} sections")
     for split, items in rows.items():
         path = BLIND / f"{split}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in items), encoding="utf-8")
@@ -158,13 +167,14 @@ def main() -> None:
     p = sub.add_parser("packets")
     p.add_argument("sources", type=Path)
     p.add_argument("out", type=Path)
+    p.add_argument("--only", nargs="*", help="writers to make packets for (default: all)")
     m = sub.add_parser("merge")
     m.add_argument("sources", type=Path)
     m.add_argument("grades", type=Path)
     sub.add_parser("kappa")
     args = parser.parse_args()
     if args.verb == "packets":
-        packets(args.sources, args.out)
+        packets(args.sources, args.out, args.only)
     elif args.verb == "merge":
         merge(args.sources, args.grades)
     else:
