@@ -28,6 +28,7 @@ class Config:
         memory_mb: address-space cap of a worker process, in MiB.
         jobs: worker processes for batches.
         model_dir: where models live.
+        settle: seconds a file in a triage inbox must stay unchanged before it is taken.
     """
 
     required_areas: tuple[str, ...] = REQUIRED_AREAS
@@ -40,6 +41,7 @@ class Config:
     memory_mb: int = 2048
     jobs: int = 1
     model_dir: str = "models"
+    settle: float = 2.0
 
     def replace(self, **changes: Any) -> "Config":
         """A copy with ``changes`` applied (``None`` values are ignored) and validated."""

@@ -75,7 +75,7 @@ def make_triage(root):
     made = []
 
     def make(inbox: Path, out: Path) -> Triage:
-        made.append(Triage(inbox, out, Config(model_dir=str(root / "models"))))
+        made.append(Triage(inbox, out, Config(model_dir=str(root / "models"), settle=0)))  # settled at the next poll
         return made[-1]
 
     yield make
@@ -127,7 +127,7 @@ def test_workflow_triage_waits_for_a_file_still_being_written(tmp_path, make_tri
     assert ready == [str(growing)]
 
 
-def test_workflow_triage_rejects_links_fifos_and_folders(tmp_path, make_triage, examples):
+def test_workflow_triage_rejects_links_and_fifos_and_leaves_folders(tmp_path, make_triage, examples):
     box = tmp_path / "inbox"
     box.mkdir()
     (box / "folder.pdf").mkdir()
@@ -135,10 +135,12 @@ def test_workflow_triage_rejects_links_fifos_and_folders(tmp_path, make_triage, 
     os.mkfifo(box / "pipe.pdf")
     out = tmp_path / "out"
     entries = list(make_triage(box, out).run_until_settled(interval=0.05))
-    assert {e["file"]: e["error"]["code"] for e in entries} == {"folder.pdf": "not_a_file", "link.pdf": "not_a_file",
-                                                                 "pipe.pdf": "not_a_file"}
+    assert {e["file"]: e["error"]["code"] for e in entries if e["event"] == "scored"} == \
+        {"link.pdf": "not_a_file", "pipe.pdf": "not_a_file"}
+    assert [e["file"] for e in entries if e["event"] == "skipped"] == ["folder.pdf"]
     assert sorted(p.name for p in (out / "unreadable").iterdir() if not p.name.endswith((".json", ".html"))) == \
-        ["folder.pdf", "link.pdf", "pipe.pdf"]
+        ["link.pdf", "pipe.pdf"]
+    assert os.listdir(box) == ["folder.pdf"]
     assert (examples / "hollowfield-2009.pdf").is_file()  # the link's target is untouched
 
 
