@@ -1,4 +1,7 @@
-"""Train plancheck's model from corpus/ (same as `plancheck train`)."""
-from plancheck.train import main
+"""Train the section model: the same as `plancheck train` (see `plancheck train --help`)."""
+import sys
 
-raise SystemExit(main())
+from plancheck.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["train", *sys.argv[1:]]))

@@ -1,16 +1,17 @@
-"""Model cards and safe model files: write and read the JSON card, hash, and load with checks.
+"""Model cards and model files: write and read the JSON card, hash, and load with checks.
 
-A model is a pair ``models/<name>.joblib`` + ``models/<name>.card.json`` (plus ``.card.md``).
-Loading checks, in order: the card's own checksum, the artefact's SHA-256 (BEFORE any byte is
-unpickled), the language pipeline, the feature registry; then it unpickles with an allow-list
-of classes, so even an artefact that passed the hash check cannot run arbitrary code.
+A model is ``models/<name>.npz`` (arrays of numbers and strings, see lexical.py) with
+``models/<name>.card.json`` (and a readable ``.card.md``). Loading checks, in order: that the
+name stays inside the model folder, the card's own checksum, the artefact's SHA-256, the language
+pipeline; then NumPy reads the arrays with ``allow_pickle=False``, so a model file cannot carry
+code at all.
 """
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -19,23 +20,9 @@ from typing import Any
 from .errors import ModelError, ModelIntegrityError, ModelMismatchError, ModelNotFoundError, VersionDriftWarning
 
 CURRENT_FILE = "CURRENT"
-# Modules whose classes a model artefact may contain. Only classes: a function can run code
-# (numpy.testing's runstring execs a string; builtins.getattr reaches any module's globals).
-# A model is saved as plancheck.linear objects holding NumPy arrays (no scikit-learn objects).
-_ALLOWED_PREFIXES = ("plancheck.linear",)
-_ALLOWED_MODULES = {"numpy", "numpy.dtypes", "numpy._core.multiarray", "numpy.core.multiarray", "numpy._core.numeric",
-                    "numpy.core.numeric", "numpy.random._pickle", "collections", "copyreg", "_codecs"}
-_ALLOWED_CLASSES = {("joblib.numpy_pickle", "NumpyArrayWrapper")}
-# The functions arrays, scalars and plain objects are rebuilt with.
-_ALLOWED_FUNCTIONS = {("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
-                      ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
-                      ("numpy.random._pickle", "__bit_generator_ctor"), ("numpy.random._pickle", "__generator_ctor"),
-                      ("numpy.random._pickle", "__randomstate_ctor"), ("copyreg", "_reconstructor"),
-                      ("_codecs", "encode")}
-# Classes whose constructor creates or truncates a file.
-_REFUSED_CLASSES = {("numpy", "memmap")}
-_ALLOWED_BUILTINS = {"dict", "list", "tuple", "set", "frozenset", "int", "float", "str", "bool", "bytes", "bytearray",
-                     "slice", "complex", "object"}
+ARTEFACT_SUFFIX = ".npz"
+# A model name: what `plancheck models` lists and CURRENT may hold (no path, nothing hidden).
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def sha256_file(path: str | Path) -> str:
@@ -72,12 +59,8 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 def save_model(model: Any, card: dict, directory: Path, name: str) -> Path:
     """Write the artefact, then the card (with the artefact's hash), each atomically."""
-    import joblib
-
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer, compress=0)
-    data = buffer.getvalue()
-    artefact = directory / f"{name}.joblib"
+    data = model.save(None)
+    artefact = directory / f"{name}{ARTEFACT_SUFFIX}"
     atomic_write(artefact, data)
     card = dict(card, name=name, artefact=artefact.name, artefact_sha256=hashlib.sha256(data).hexdigest())
     card["card_sha256"] = _card_checksum(card)
@@ -101,19 +84,84 @@ def read_card(path: Path) -> dict:
 
 
 def current_name(directory: Path) -> str | None:
+    """The name in ``directory/CURRENT``; refused unless it is a plain model name in a regular file."""
     pointer = directory / CURRENT_FILE
-    if pointer.is_file():
-        name = pointer.read_text(encoding="utf-8").strip()
-        return name or None
-    return None
+    if pointer.is_symlink() or (pointer.exists() and not pointer.is_file()):
+        raise ModelIntegrityError(f"{pointer}: is not a regular file; it should hold the current model's name")
+    if not pointer.is_file():
+        return None
+    with open(pointer, "rb") as fh:
+        raw = fh.read(256)
+    try:
+        name = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        name = None
+    if not name:
+        return None
+    if not _NAME.match(name):
+        raise ModelIntegrityError(f"{pointer}: does not hold a model name (a name has letters, digits, '.', '_' "
+                                  f"and '-' only); set it with `plancheck models promote NAME`")
+    return name
 
 
-def set_current(directory: Path, name: str) -> None:
+HISTORY_FILE = "HISTORY.jsonl"
+
+
+def set_current(directory: Path, name: str, why: str = "") -> None:
+    """Point CURRENT at ``name`` and append the change to ``HISTORY.jsonl`` (what rollback reads)."""
+    import datetime as dt
+
+    try:
+        previous = current_name(directory)
+    except ModelError:
+        previous = None
     atomic_write(directory / CURRENT_FILE, (name + "\n").encode())
+    entry = {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "from": previous, "to": name,
+             "why": why}
+    with open(directory / HISTORY_FILE, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry) + "\n")
+
+
+def history(directory: Path) -> list[dict]:
+    path = directory / HISTORY_FILE
+    out = []
+    if path.is_file() and not path.is_symlink():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                out.append(entry)
+    return out
+
+
+def promote_by_hand(directory: Path, name: str) -> str | None:
+    """Make ``name`` current after checking that it loads; returns the model it replaced."""
+    directory = Path(directory)
+    if not _NAME.match(name):
+        raise ModelNotFoundError(f"{name}: not a model name; see `plancheck models`")
+    load_model(name, directory)
+    previous = current_name(directory)
+    set_current(directory, name, "promoted by hand")
+    return previous
+
+
+def rollback(directory: Path) -> tuple[str, str]:
+    """Make the model that was current before the latest change current again."""
+    directory = Path(directory)
+    current = current_name(directory)
+    for entry in reversed(history(directory)):
+        previous = entry.get("from")
+        if entry.get("to") == current and isinstance(previous, str) and _NAME.match(previous):
+            load_model(previous, directory)
+            set_current(directory, previous, f"rollback from {current}")
+            return previous, str(current)
+    raise ModelNotFoundError(f"{directory}: no earlier current model to roll back to (see {HISTORY_FILE})")
 
 
 def resolve(model: str | Path | None, directory: Path) -> Path:
-    """The card path of ``model``: a name in ``directory``, an explicit path, or the current model."""
+    """The card path of ``model``: a name in ``directory``, an explicit card path, or the current model."""
     if model is None:
         name = current_name(directory)
         if not name:
@@ -121,48 +169,14 @@ def resolve(model: str | Path | None, directory: Path) -> Path:
                                      f"`plancheck train` (or `python train.py`)")
         return directory / f"{name}.card.json"
     text = str(model)
-    path = Path(text)
     if text.endswith(".card.json"):
-        return path
-    if text.endswith(".joblib"):
-        return path.with_name(path.name[: -len(".joblib")] + ".card.json")
-    if os.sep in text or "/" in text:
+        return Path(text)
+    if text.endswith(ARTEFACT_SUFFIX):
+        path = Path(text)
+        return path.with_name(path.name[: -len(ARTEFACT_SUFFIX)] + ".card.json")
+    if not _NAME.match(text):
         raise ModelNotFoundError(f"{text}: give a model name from `plancheck models` or the path of its .card.json")
     return directory / f"{text}.card.json"
-
-
-class _SafeUnpickler:
-    """Build joblib's unpickler with an allow-list of importable classes."""
-
-    @staticmethod
-    def load(path: Path) -> Any:
-        from joblib.numpy_pickle import NumpyUnpickler
-
-        class Restricted(NumpyUnpickler):
-            def find_class(self, module: str, name: str):
-                if module == "builtins" and name in _ALLOWED_BUILTINS:
-                    return super().find_class(module, name)
-                if (module, name) in _ALLOWED_FUNCTIONS or (module, name) in _ALLOWED_CLASSES:
-                    return super().find_class(module, name)
-                # A dotted name walks attributes (Pipeline.__init__.__globals__ ...): refused.
-                if "." not in name and (module.startswith(_ALLOWED_PREFIXES) or module in _ALLOWED_MODULES):
-                    found = super().find_class(module, name)
-                    home = str(getattr(found, "__module__", ""))
-                    # A class defined in an allowed module, not one imported into it from elsewhere.
-                    if (isinstance(found, type) and (home.startswith(_ALLOWED_PREFIXES) or home in _ALLOWED_MODULES)
-                            and (home, found.__name__) not in _REFUSED_CLASSES):
-                        return found
-                raise ModelIntegrityError(f"{path}: refuses to load {module}.{name}: not a class a plancheck "
-                                          f"model may contain (a tampered or malicious artefact?)")
-
-        with open(path, "rb") as fh:
-            unpickler = Restricted(str(path), fh, ensure_native_byte_order=True)
-            try:
-                return unpickler.load()
-            except ModelIntegrityError:
-                raise
-            except Exception as exc:
-                raise ModelIntegrityError(f"{path}: cannot be read as a plancheck model ({type(exc).__name__})") from exc
 
 
 def load_model(model: str | Path | None = None, directory: str | Path = "models",
@@ -171,16 +185,17 @@ def load_model(model: str | Path | None = None, directory: str | Path = "models"
 
     Raises:
         ModelNotFoundError: no such model, or no current model (says how to train one).
-        ModelIntegrityError: the card or artefact was changed after training.
-        ModelMismatchError: the model needs another language pipeline or feature registry.
+        ModelIntegrityError: the card or artefact was changed after training, or is not a model.
+        ModelMismatchError: the model needs another language pipeline.
     """
-    from . import features
+    from .lexical import SectionModel
 
     directory = Path(directory)
     card_path = resolve(model, directory)
     card = read_card(card_path)
-    artefact = card_path.parent / str(card.get("artefact", ""))
-    if not artefact.is_file() or artefact.parent != card_path.parent:
+    artefact_name = str(card.get("artefact", ""))
+    artefact = card_path.parent / artefact_name
+    if not _NAME.match(artefact_name) or not artefact.is_file() or artefact.is_symlink():
         raise ModelNotFoundError(f"{artefact}: model artefact not found beside its card")
     digest = sha256_file(artefact)
     if digest != card.get("artefact_sha256"):
@@ -191,9 +206,10 @@ def load_model(model: str | Path | None = None, directory: str | Path = "models"
         raise ModelMismatchError(f"{card_path}: trained with the language pipeline "
                                  f"{card.get('pipeline', {}).get('name')!r} but {pipeline!r} is loaded; install "
                                  f"the same pipeline (make demo) or retrain with this one")
-    if card.get("features", {}).get("registry") != features.registry_signature():
-        raise ModelMismatchError(f"{card_path}: trained with another feature registry; retrain with `plancheck train`")
-    obj = _SafeUnpickler.load(artefact)
+    try:
+        obj = SectionModel.load(artefact)
+    except ValueError as exc:
+        raise ModelIntegrityError(f"{artefact}: refuses to load: {exc}") from None
     _warn_drift(card)
     return obj, card
 
@@ -213,7 +229,10 @@ def _warn_drift(card: dict) -> None:
 
 def list_models(directory: str | Path = "models") -> list[dict]:
     directory = Path(directory)
-    current = current_name(directory)
+    try:
+        current = current_name(directory)
+    except ModelError:
+        current = None
     out = []
     for path in sorted(directory.glob("*.card.json")):
         try:

@@ -33,6 +33,12 @@ def _config(config: Optional[Path], **overrides) -> Config:
     return load_config(config, **overrides)
 
 
+def _corpus(corpus: Optional[Path]) -> Path:
+    from .config import default_corpus
+
+    return corpus or default_corpus()
+
+
 class _Progress:
     """A one-line progress bar on stderr (redrawn in a terminal, occasional lines otherwise)."""
 
@@ -236,6 +242,8 @@ def triage(inbox: Path = typer.Argument(..., help="folder where submissions arri
 def _run_triage(t, watch: bool, interval: float) -> None:
     import signal
 
+    from .triage import describe
+
     def stop(signum, frame):
         raise KeyboardInterrupt
 
@@ -245,10 +253,10 @@ def _run_triage(t, watch: bool, interval: float) -> None:
     try:
         if watch:
             _err(f"watching {t.inbox} every {interval:g} s; Ctrl-C to stop")
-            t.watch(interval, on_result=lambda e: _err(f"{e['file']} -> {e['destination']}"))
+            t.watch(interval, on_result=lambda e: _err(describe(e)))
         else:
             for e in t.run_until_settled(interval):
-                _err(f"{e['file']} -> {e['destination']}")
+                _err(describe(e))
     except KeyboardInterrupt:
         _err("stopped")
 
@@ -260,64 +268,151 @@ def grade(document: Path = typer.Argument(..., help="the submission that was gra
           grader: str = typer.Option(..., "--grader", help="who graded it"),
           force_name: Optional[str] = typer.Option(None, "--force-name", help="the force (default: from the grades)"),
           split: str = typer.Option("train", "--split", help="train | test: where a new force goes"),
-          corpus: Path = typer.Option(Path("corpus"), "--corpus")) -> None:
+          corpus: Path = typer.Option(None, "--corpus", help="corpus folder (default: $PLANCHECK_CORPUS or the project's corpus/)")) -> None:
     """Record a reviewer's grades of a submission into the corpus (validated like the corpus).
 
     Example: plancheck grade inbox/newshire.pdf --grades newshire-grades.csv --grader "J Smith"
     """
     from .grading import record_grades
 
+    corpus = _corpus(corpus)
     added = record_grades(document, grades, grader, corpus, force=force_name, split=split)
     _err(f"added {len(added)} grade(s) for {document.name} to {corpus}/labels.csv; retrain with `plancheck train`")
 
 
 @app.command()
-def train(corpus: Path = typer.Option(Path("corpus"), "--corpus"),
-          models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: models/)"),
+def train(corpus: Optional[Path] = typer.Option(None, "--corpus", help="corpus folder (default: $PLANCHECK_CORPUS "
+                                                                      "or the project's corpus/)"),
+          models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: the bundled models/)"),
           force: bool = typer.Option(False, "--force", help="make the new model current even if it is worse"),
-          no_cache: bool = typer.Option(False, "--no-cache", help="do not read or write the feature cache"),
           config: Optional[Path] = ConfigOpt) -> None:
-    """Train on the corpus, evaluate on the fixed test split and promote the model if no worse.
+    """Train (validated leave-one-writer-out), evaluate on the held-out sets, promote if no worse.
 
     Example: plancheck train   (same as: python train.py)
     """
     from .train import train_model
 
     cfg = _config(config)
-    result = train_model(corpus, models or Path(cfg.model_dir), cfg, force=force, cache_dir=None if no_cache else ".cache")
-    m = result["metrics"]
-    for split in ("cv", "test"):
-        r = m[split]
-        _err(f"{split:>4}: precision {r['precision']:.3f}  recall {r['recall']:.3f}  F1 {r['f1']:.3f}  "
-             f"ROC-AUC {r.get('roc_auc', 0):.3f}  Brier {r.get('brier', 0):.3f}")
-    for name, b in m["baselines"].items():
-        r = b["test"]
-        _err(f"      baseline {name:<18} test F1 {r['f1']:.3f}  ROC-AUC {r.get('roc_auc', 0):.3f}")
+    started = time.monotonic()
+    result = train_model(_corpus(corpus), models or cfg.models, cfg, force=force,
+                         progress=lambda m: _err(f"[{time.monotonic() - started:4.0f} s] {m}"))
+    card = result["card"]
+    rows = [("out of writer", card["metrics"]["out_of_writer"]), ("test", card["metrics"]["test"]),
+            ("blind-test", card["metrics"]["blind_test"])]
+    for name, r in rows:
+        if r:
+            lab = r["label"]
+            _err(f"{name:>13}: precision {lab['precision']:.3f}  recall {lab['recall']:.3f}  F1 {lab['f1']:.3f}  "
+                 f"ROC-AUC {lab.get('roc_auc', 0):.3f}  criteria macro-F1 {r['criteria']['macro_f1']:.3f}")
+    for key, r in card["baselines"]["tfidf_logreg"].items():
+        if isinstance(r, dict):
+            _err(f"      baseline tfidf_logreg {key:<14} F1 {r['f1']:.3f}  ROC-AUC {r.get('roc_auc', 0):.3f}")
     state = "is now current" if result["promoted"] else "was saved but NOT made current"
-    _err(f"{result['name']} ({result['mode']}, threshold {result['threshold']:.3f}) {state}: {result['why']} "
-         f"[{result['seconds']:.0f} s]")
+    _err(f"{result['name']} (threshold {result['threshold']:.3f}) {state}: {result['why']} [{result['seconds']:.0f} s]")
 
 
-@app.command("models")
-def models_cmd(models: Optional[Path] = typer.Option(None, "--models"), config: Optional[Path] = ConfigOpt) -> None:
-    """List the models with their key test-split metrics; * marks the current one.
+@app.command()
+def evaluate(data: Path = typer.Argument(..., help="graded sections (.jsonl) or a corpus folder"),
+             model: Optional[str] = ModelOpt,
+             fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+             config: Optional[Path] = ConfigOpt) -> None:
+    """Measure a model on graded sections: label, criteria, per area, per style, per writer.
+
+    A .jsonl file has one section a line: {"id", "area", "text", "criteria": {...}, "label"?,
+    "writer"?, "style"?}. A corpus folder gives its test split and blind-test set.
+
+    Example: plancheck evaluate corpus/blind/test.jsonl --model plancheck-2
+    """
+    from . import dataset
+    from .score import Scorer
+    from .train import evaluate_model
+
+    cfg = _config(config)
+    scorer = Scorer.load(model, cfg)
+    if data.is_dir():
+        sets = {"test": [s for s in dataset.corpus_sections(data, cfg) if s.split == "test"],
+                "blind-test": dataset.blind_sections(data, "blind-test")}
+    else:
+        sets = {data.name: dataset.read_jsonl(data)}
+    results = {name: evaluate_model(scorer.model, items, scorer.threshold) for name, items in sets.items() if items}
+    if fmt == "json":
+        typer.echo(json.dumps({"model": scorer.name, "threshold": scorer.threshold, "results": results}, indent=2))
+        return
+    if fmt != "table":
+        raise typer.BadParameter(f"unknown format {fmt!r}; use table or json", param_hint="--format")
+    typer.echo(f"model {scorer.name}, threshold {scorer.threshold:.3f}")
+    for name, r in results.items():
+        lab = r["label"]
+        typer.echo(f"\n{name}: {lab['n']} sections, {lab['insufficient']} insufficient")
+        typer.echo(f"  insufficient: precision {lab['precision']:.3f}  recall {lab['recall']:.3f}  F1 {lab['f1']:.3f}  "
+                   f"ROC-AUC {lab.get('roc_auc', float('nan')):.3f}  accuracy {lab['accuracy']:.3f}")
+        typer.echo(f"  criteria macro-F1 (met = 2): {r['criteria']['macro_f1']:.3f}   " +
+                   "  ".join(f"{c[:5]} {v['met_f1']:.2f}" for c, v in r["criteria"].items() if c != "macro_f1"))
+        for group in ("per_style", "per_area", "per_writer"):
+            typer.echo(f"  {group.replace('_', ' ')}:")
+            for k, g in r[group].items():
+                typer.echo(f"    {k:<28} n={g['n']:<4} accuracy {g['accuracy']:.3f}")
+
+
+models_app = typer.Typer(help="List the models; promote one or roll back.", invoke_without_command=True,
+                         no_args_is_help=False)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+def models_cmd(ctx: typer.Context, models: Optional[Path] = typer.Option(None, "--models"),
+               config: Optional[Path] = ConfigOpt) -> None:
+    """List the models with their key figures; * marks the current one, with why others are not.
 
     Example: plancheck models
     """
+    if ctx.invoked_subcommand:
+        ctx.obj = models
+        return
     from .card import list_models
 
     cfg = _config(config)
-    rows = list_models(models or Path(cfg.model_dir))
+    rows = list_models(models or cfg.models)
     if not rows:
-        _err(f"no models in {models or cfg.model_dir}/; train one with `plancheck train`")
+        _err(f"no models in {models or cfg.models}/; train one with `plancheck train`")
         raise typer.Exit(1)
     for card in rows:
         if "error" in card:
             typer.echo(f"  {card['name']:<16} DAMAGED: {card['error']}")
             continue
-        t = card["metrics"]["test"]
-        typer.echo(f"{'*' if card['current'] else ' '} {card['name']:<16} {card['created']}  test F1 {t['f1']:.3f}  "
-                   f"recall {t['recall']:.3f}  ROC-AUC {t.get('roc_auc', 0):.3f}  {card['pipeline']['name']}")
+        m = card.get("metrics", {})
+        t = (m.get("test") or {}).get("label", m.get("test") or {})
+        b = (m.get("blind_test") or {}).get("label", {})
+        blind = f"  blind-test F1 {b['f1']:.3f}" if b else ""
+        why = "" if card["current"] else f"  ({card.get('promotion', {}).get('why', 'not promoted')})"
+        typer.echo(f"{'*' if card['current'] else ' '} {card['name']:<16} {card['created']}  test F1 {t.get('f1', 0):.3f}  "
+                   f"recall {t.get('recall', 0):.3f}  ROC-AUC {t.get('roc_auc', 0):.3f}{blind}{why}")
+
+
+@models_app.command("promote")
+def models_promote(ctx: typer.Context, name: str = typer.Argument(..., help="the model to make current")) -> None:
+    """Make a model current (after checking it loads).
+
+    Example: plancheck models promote plancheck-2
+    """
+    from .card import promote_by_hand
+
+    folder = ctx.obj or _config(None).models
+    previous = promote_by_hand(folder, name)
+    _err(f"{name} is now current (was {previous or 'none'}); `plancheck models rollback` undoes it")
+
+
+@models_app.command("rollback")
+def models_rollback(ctx: typer.Context) -> None:
+    """Make the previously current model current again.
+
+    Example: plancheck models rollback
+    """
+    from .card import rollback
+
+    folder = ctx.obj or _config(None).models
+    name, previous = rollback(folder)
+    _err(f"{name} is now current again (was {previous})")
 
 
 @app.command()
@@ -325,48 +420,50 @@ def info(model: Optional[str] = typer.Argument(None, help="model name (default: 
          models: Optional[Path] = typer.Option(None, "--models"), config: Optional[Path] = ConfigOpt) -> None:
     """Print a model's card.
 
-    Example: plancheck info plancheck-1
+    Example: plancheck info plancheck-2
     """
     from .card import read_card, resolve
     from .report import render_card_markdown
 
     cfg = _config(config)
-    typer.echo(render_card_markdown(read_card(resolve(model, models or Path(cfg.model_dir)))))
+    typer.echo(render_card_markdown(read_card(resolve(model, models or cfg.models))))
 
 
 @app.command()
-def features() -> None:
-    """List the feature registry with each feature's documentation.
+def features(model: Optional[str] = ModelOpt, top: int = typer.Option(8, "--top", help="terms per direction"),
+             config: Optional[Path] = ConfigOpt) -> None:
+    """Show what the model reads: for each criterion, the terms that weigh most towards specific and vague.
 
-    Example: plancheck features
+    Example: plancheck features --top 5
     """
-    from .features import FEATURES
+    from .score import Scorer
 
-    for f in FEATURES.values():
-        typer.echo(f"{f.name:<26} v{f.version}  [{f.criterion}, {f.polarity}]\n    {f.doc}")
+    scorer = Scorer.load(model, _config(config))
+    for criterion, (specific, vague) in scorer.model.top_terms(top).items():
+        typer.echo(f"{criterion}\n    specific: {', '.join(map(repr, specific))}\n    vague:    {', '.join(map(repr, vague))}")
 
 
 @app.command()
-def validate(corpus: Path = typer.Option(Path("corpus"), "--corpus"), config: Optional[Path] = ConfigOpt) -> None:
+def validate(corpus: Path = typer.Option(None, "--corpus", help="corpus folder (default: $PLANCHECK_CORPUS or the project's corpus/)"), config: Optional[Path] = ConfigOpt) -> None:
     """Check the corpus: documents read, labels valid and found by segmentation; print balance.
 
     Example: plancheck validate
     """
     from .grading import validate_corpus
 
-    summary = validate_corpus(corpus, _config(config))
+    summary = validate_corpus(_corpus(corpus), _config(config))
     typer.echo(summary)
 
 
 @app.command("eval-segment")
-def eval_segment(corpus: Path = typer.Option(Path("corpus"), "--corpus"), config: Optional[Path] = ConfigOpt) -> None:
+def eval_segment(corpus: Path = typer.Option(None, "--corpus", help="corpus folder (default: $PLANCHECK_CORPUS or the project's corpus/)"), config: Optional[Path] = ConfigOpt) -> None:
     """Measure segmentation on the corpus against its sources' true areas.
 
     Example: plancheck eval-segment
     """
     from .evaluation import evaluate_segmentation
 
-    r = evaluate_segmentation(corpus, _config(config))
+    r = evaluate_segmentation(_corpus(corpus), _config(config))
     typer.echo(f"graded sections given the right area: {r.correct}/{r.graded} ({r.section_accuracy:.1%})")
     typer.echo(f"documents with exactly the right missing areas: {r.missing_exact}/{r.documents}")
     for e in r.errors:
@@ -406,7 +503,7 @@ def demo(folder: Path = typer.Argument(Path("examples"), help="the example submi
 
     cfg = _config(config)
     paths = collect_paths([str(folder)])
-    if not current_name(Path(cfg.model_dir)):
+    if not current_name(cfg.models):
         _err("no trained model yet: showing what plancheck reads (train one with `make train`)")
         for p in paths:
             try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,18 @@ from .areas import REQUIRED_AREAS, AREA_KEYS
 from .errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "plancheck.toml"
+# The project folder that holds the bundled models/ and corpus/, wherever a command is run from.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_models() -> Path:
+    """``$PLANCHECK_MODELS``, else the bundled ``models/`` folder of the project."""
+    return Path(os.environ.get("PLANCHECK_MODELS") or PROJECT_ROOT / "models")
+
+
+def default_corpus() -> Path:
+    """``$PLANCHECK_CORPUS``, else the project's ``corpus/`` folder."""
+    return Path(os.environ.get("PLANCHECK_CORPUS") or PROJECT_ROOT / "corpus")
 
 
 @dataclass(frozen=True)
@@ -27,7 +40,7 @@ class Config:
         timeout: wall-clock seconds allowed to read and judge one file in its worker.
         memory_mb: address-space cap of a worker process, in MiB.
         jobs: worker processes for batches.
-        model_dir: where models live.
+        model_dir: where models live (empty: ``$PLANCHECK_MODELS`` or the bundled ``models/``).
         settle: seconds a file in a triage inbox must stay unchanged before it is taken.
     """
 
@@ -40,8 +53,13 @@ class Config:
     timeout: float = 60.0
     memory_mb: int = 2048
     jobs: int = 1
-    model_dir: str = "models"
+    model_dir: str = ""
     settle: float = 2.0
+
+    @property
+    def models(self) -> Path:
+        """The model folder in force."""
+        return Path(self.model_dir) if self.model_dir else default_models()
 
     def replace(self, **changes: Any) -> "Config":
         """A copy with ``changes`` applied (``None`` values are ignored) and validated."""

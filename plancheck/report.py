@@ -16,77 +16,77 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _label_row(name: str, where: str, r: dict | None) -> str:
+    r = r or {}
+    return (f"| {name} | {where} | {r.get('n', '-')} | {_fmt(r.get('precision'))} | {_fmt(r.get('recall'))} "
+            f"| {_fmt(r.get('f1'))} | {_fmt(r.get('roc_auc'))} | {_fmt(r.get('brier'))} |")
+
+
 def render_card_markdown(card: dict) -> str:
     """The model card as Markdown: what it is, how it was judged, what it may be trusted for."""
     m = card.get("metrics", {})
     t = card.get("threshold", {})
     data = card.get("training_data", {})
+    model = card.get("model", {})
+    git = card.get("git", {})
+    where = {"out_of_writer": "leave-one-writer-out (corpus train + blind-dev)",
+             "blind_dev_out_of_writer": "blind-dev, out of writer", "test": "corpus test split (held out by force)",
+             "blind_test": "**blind-test (frozen, other writers)**"}
     lines = [
-        f"# Model card: {card.get('name')}",
-        "",
-        f"plancheck {card.get('plancheck_version')} section model, trained {card.get('created')} "
-        f"from commit `{card.get('git_commit', 'unknown')[:12]}`.",
-        "",
-        "## What it does",
-        "",
+        f"# Model card: {card.get('name')}", "",
+        f"plancheck {card.get('plancheck_version')} section model, trained {card.get('created')} from commit "
+        f"`{str(git.get('commit', 'unknown'))[:12]}` (corpus with uncommitted changes: "
+        f"{git.get('corpus_uncommitted_changes')}).", "",
+        "## What it does", "",
         "Scores each protective-service section of a plan on the eight rubric criteria (0/1/2) and gives a "
         "calibrated probability that the section is `insufficient`; sections at or above the threshold are "
-        "flagged for a reviewer, with reasons and evidence sentences.",
-        "",
-        f"- Combination: `{card.get('model', {}).get('mode')}` ({card.get('model', {}).get('mode_chosen_by')})",
-        f"- Threshold: **{_fmt(t.get('value'))}**, rule: {t.get('rule')} (out-of-fold precision "
-        f"{_fmt(t.get('oof_precision'))}, recall {_fmt(t.get('oof_recall'))})",
+        "flagged for a reviewer, with the failing criteria and the sentences behind them.", "",
+        f"- Model: `{model.get('class')}`, parameters `{model.get('params')}`, {model.get('terms')} terms",
+        f"- Validation: {model.get('validation')}",
+        f"- Threshold: **{_fmt(t.get('value'))}** ({t.get('rule')}; there precision {_fmt(t.get('precision'))}, "
+        f"recall {_fmt(t.get('recall'))})",
         f"- Language pipeline: `{card.get('pipeline', {}).get('name')}` (spaCy {card.get('pipeline', {}).get('spacy')}; "
         f"components {', '.join(card.get('pipeline', {}).get('components', []))})",
-        f"- Training data: {data.get('sections')} graded sections ({data.get('train_sections')} train from "
-        f"{data.get('train_forces')} forces, {data.get('test_sections')} test from {data.get('test_forces')} forces), "
-        f"{_fmt(data.get('insufficient_share'))} insufficient; data SHA-256 `{str(data.get('sha256'))[:16]}...`",
-        f"- Artefact SHA-256: `{card.get('artefact_sha256')}`",
-        "",
-        "## Results (`insufficient` is the positive class)",
-        "",
-        "| model | split | precision | recall | F1 | ROC-AUC | Brier |",
-        "|---|---|---|---|---|---|---|",
+        f"- Training data: {data.get('sections')} graded sections by {len(data.get('writers', []))} writers "
+        f"({data.get('corpus_train_sections')} from the corpus training split, {data.get('blind_dev_sections')} "
+        f"blind-dev), {_fmt(data.get('insufficient_share'))} insufficient; corpus SHA-256 "
+        f"`{str(data.get('corpus_sha256'))[:16]}...`",
+        f"- Held out: corpus test split {data.get('test_sections')} sections; blind-test {data.get('blind_test_sections')} "
+        f"sections, SHA-256 `{data.get('blind_test_sha256')}` (scored once per trained model, never used to tune)",
+        f"- Artefact SHA-256: `{card.get('artefact_sha256')}`", "",
+        "## Results (`insufficient` is the positive class)", "",
+        "| model | data | sections | precision | recall | F1 | ROC-AUC | Brier |", "|---|---|---|---|---|---|---|---|",
     ]
-    for split in ("cv", "test"):
-        r = m.get(split, {})
-        label = "cross-validated (out-of-fold, grouped by force)" if split == "cv" else "held-out test split"
-        lines.append(f"| plancheck | {label} | {_fmt(r.get('precision'))} | {_fmt(r.get('recall'))} | {_fmt(r.get('f1'))} "
-                     f"| {_fmt(r.get('roc_auc'))} | {_fmt(r.get('brier'))} |")
-    for name, b in m.get("baselines", {}).items():
-        r = b.get("test", {})
-        lines.append(f"| baseline: {name} | held-out test split | {_fmt(r.get('precision'))} | {_fmt(r.get('recall'))} "
-                     f"| {_fmt(r.get('f1'))} | {_fmt(r.get('roc_auc'))} | {_fmt(r.get('brier'))} |")
-    writer = m.get("cv_by_writer") or {}
-    if writer:
-        lines += ["", f"Leave-one-writer-out on the training split ({writer.get('writers')} writing slices; each slice "
-                  "judged by a model fitted on the others, threshold by the same rule on those scores):", "",
-                  "| model | precision | recall | F1 | ROC-AUC |", "|---|---|---|---|---|"]
-        for name in ("plancheck", "tfidf_logreg", "length"):
-            r = writer.get(name, {})
-            lines.append(f"| {name} | {_fmt(r.get('precision'))} | {_fmt(r.get('recall'))} | {_fmt(r.get('f1'))} "
-                         f"| {_fmt(r.get('roc_auc'))} |")
-    cm = m.get("test", {}).get("confusion_matrix")
-    if cm:
-        lines += ["", f"Test confusion matrix (rows true sufficient/insufficient, columns predicted): `{cm}`"]
-    for title, key in (("Per criterion (test split)", "test_per_criterion"), ("Per criterion (cross-validated)", "cv_per_criterion")):
-        lines += ["", f"## {title}", "", "| criterion | accuracy | macro F1 | F1 of 'specific' (2) |", "|---|---|---|---|"]
+    for key, label in where.items():
+        if m.get(key):
+            lines.append(_label_row("plancheck", label, m[key].get("label")))
+    for name, b in card.get("baselines", {}).items():
+        for key in ("out_of_writer", "test", "blind_test"):
+            if b.get(key):
+                lines.append(_label_row(f"baseline: {name}", where[key], b[key]))
+    for key in ("blind_test", "test", "blind_dev_out_of_writer"):
+        r = m.get(key)
+        if not r:
+            continue
+        lines += ["", f"## Criteria: {where[key]}", "", f"Macro F1 of 'met' (score 2): **{_fmt(r['criteria'].get('macro_f1'))}**",
+                  "", "| criterion | accuracy (0/1/2) | F1 of 'met' (2) |", "|---|---|---|"]
         for c in CRITERIA:
-            r = m.get(key, {}).get(c, {})
-            lines.append(f"| {c} | {_fmt(r.get('accuracy'))} | {_fmt(r.get('macro_f1'))} | {_fmt(r.get('score2_f1'))} |")
-    for title, key in (("Per area (test split)", "test_per_area"), ("Per hard-case tag (test split)", "test_per_tag"),
-                       ("Per hard-case tag (cross-validated)", "cv_per_tag")):
-        lines += ["", f"## {title}", "", "| group | sections | insufficient | accuracy | recall |", "|---|---|---|---|---|"]
-        for k, r in m.get(key, {}).items():
-            lines.append(f"| {k} | {r['n']} | {r['insufficient']} | {_fmt(r['accuracy'])} | {_fmt(r['recall'])} |")
+            cr = r["criteria"].get(c, {})
+            lines.append(f"| {c} | {_fmt(cr.get('accuracy'))} | {_fmt(cr.get('met_f1'))} |")
+        for group in ("per_style", "per_area", "per_writer"):
+            lines += ["", f"{group.replace('_', ' ').capitalize()} ({where[key]}):", "",
+                      "| group | sections | insufficient | accuracy | recall |", "|---|---|---|---|---|"]
+            for k, g in r.get(group, {}).items():
+                lines.append(f"| {k} | {g['n']} | {g['insufficient']} | {_fmt(g['accuracy'])} | {_fmt(g['recall'])} |")
+    for title, extra in card.get("appendix", {}).items():
+        lines += ["", f"## {title}", "", str(extra)]
     lines += ["", "## Limits", "",
-              "The corpus is fictional and written for this project; the test split is held out by force but is still "
-              "the same writers' work. Expect lower figures on plans written elsewhere, and treat flags as a first "
-              "pass for a reviewer, never as a verdict.", "",
+              "Every training and test text is fictional, written for this project by eleven writers. The blind sets "
+              "are other writers' work, in styles the corpus lacked, but they are not real plans: expect lower figures "
+              "on real forces' plans, and treat flags as a first pass for a reviewer, never as a verdict.", "",
               "## Versions", ""]
     lines += [f"- {k} {v}" for k, v in card.get("libraries", {}).items()]
-    lines += [f"- Python {card.get('python')}", f"- Features: {len(card.get('features', {}).get('names', []))} columns, "
-              f"registry {card.get('features', {}).get('registry')}", ""]
+    lines += [f"- Python {card.get('python')}", ""]
     return "\n".join(lines)
 
 

@@ -13,10 +13,9 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from . import features, nlp as nlp_mod
+from . import nlp as nlp_mod
 from .card import load_model
 from .config import Config
-from .rubric import CRITERIA
 from .errors import PlancheckError
 from .ingest import read_document
 from .explain import explain
@@ -39,7 +38,7 @@ class Scorer:
     def load(cls, model: str | Path | None = None, config: Config | None = None) -> "Scorer":
         config = config or Config()
         nlp = nlp_mod.load()
-        obj, card = load_model(model, config.model_dir, pipeline=nlp_mod.pipeline_id(nlp))
+        obj, card = load_model(model, config.models, pipeline=nlp_mod.pipeline_id(nlp))
         return cls(obj, card, nlp, config)
 
     @property
@@ -54,22 +53,15 @@ class Scorer:
         """Judge sections: criteria, probability, flag, reasons and evidence."""
         if not sections:
             return []
-        rows, evidence = [], []
-        for doc in nlp_mod.parse((s.text for s in sections), self.nlp):
-            row, ev = features.featurise(doc)
-            rows.append(row)
-            evidence.append(ev)
-        X = np.array(rows, dtype=float)
-        p = self.model.predict_proba(X)[:, 1]
-        probs = self.model.criterion_proba(X)
+        p, probs = self.model.predict([s.text for s in sections])
         out = []
-        for i, section in enumerate(sections):
-            criteria = {c: int(np.argmax(probs[c][i])) for c in CRITERIA}
-            p2 = {c: float(probs[c][i][2]) for c in CRITERIA}
-            flagged = bool(p[i] >= self.threshold)
-            reasons, shown = explain(criteria, p2, evidence[i], flagged)
-            out.append(Assessment(section.area, section.headings, section.pages, round(float(p[i]), 4), flagged,
-                                  criteria, tuple(reasons), shown, section.text))
+        for i, (section, doc) in enumerate(zip(sections, nlp_mod.parse((s.text for s in sections), self.nlp))):
+            sentences = nlp_mod.sentences(doc)
+            support = self.model.sentence_support(section.text, sentences)
+            why = explain(probs[i], float(p[i]), self.threshold, sentences, support)
+            out.append(Assessment(section.area, section.headings, section.pages, round(float(p[i]), 4),
+                                  bool(p[i] >= self.threshold), why.criteria, why.reasons, why.evidence, section.text,
+                                  why.p_specific, self.threshold))
         return out
 
     def score_document(self, document: Document) -> dict:
@@ -107,12 +99,7 @@ def document_record(document: Document, assessments: list[Assessment], missing: 
 
 
 def assessment_record(a: Assessment, with_text: bool = True) -> dict:
-    record = {"area": a.area, "headings": list(a.headings), "pages": list(a.pages), "p_insufficient": a.p_insufficient,
-              "flagged": a.flagged, "criteria": dict(a.criteria), "reasons": list(a.reasons),
-              "evidence": {k: list(v) for k, v in a.evidence.items()}}
-    if with_text:
-        record["text"] = a.text
-    return record
+    return a.to_dict(with_text)
 
 
 def error_record(path: str, code: str, message: str, model: str | None = None, sha256: str | None = None) -> dict:
@@ -150,8 +137,7 @@ def score_sections(scorer: Scorer, items: Iterable[dict]) -> Iterator[dict]:
     def flush():
         assessed = scorer.assess([s for _, s in batch])
         for (item, _), a in zip(batch, assessed):
-            yield {"id": item.get("id"), "area": a.area, "p_insufficient": a.p_insufficient, "flagged": a.flagged,
-                   "criteria": a.criteria, "reasons": list(a.reasons), "evidence": a.evidence}
+            yield {"id": item.get("id")} | a.to_dict(with_text=False)
         batch.clear()
 
     for item in items:

@@ -86,7 +86,12 @@ class Segmentation:
 
 @dataclass(frozen=True)
 class Assessment:
-    """The judgement of one section."""
+    """The judgement of one section: the one shape every record, table and report reads.
+
+    ``criteria`` are the scores shown (they always agree with ``flagged`` under the rubric's rule,
+    see explain.py); ``p_specific`` is the model's P(score = 2) of each criterion; ``threshold`` is
+    the model's flag threshold that ``p_insufficient`` was compared with.
+    """
 
     area: str
     headings: tuple[str, ...]
@@ -97,3 +102,21 @@ class Assessment:
     reasons: tuple[str, ...]
     evidence: dict[str, list[str]] = field(default_factory=dict)
     text: str = ""
+    p_specific: dict[str, float] = field(default_factory=dict)
+    threshold: float | None = None
+
+    def to_dict(self, with_text: bool = True) -> dict:
+        record = {"area": self.area, "headings": list(self.headings), "pages": list(self.pages),
+                  "p_insufficient": self.p_insufficient, "threshold": self.threshold, "flagged": self.flagged,
+                  "criteria": dict(self.criteria), "p_specific": dict(self.p_specific), "reasons": list(self.reasons),
+                  "evidence": {k: list(v) for k, v in self.evidence.items()}}
+        if with_text:
+            record["text"] = self.text
+        return record
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Assessment":
+        return cls(str(data["area"]), tuple(data.get("headings") or ()), tuple(data.get("pages") or ()),
+                   float(data["p_insufficient"]), bool(data["flagged"]), dict(data["criteria"]),
+                   tuple(data.get("reasons") or ()), {k: list(v) for k, v in (data.get("evidence") or {}).items()},
+                   str(data.get("text") or ""), dict(data.get("p_specific") or {}), data.get("threshold"))

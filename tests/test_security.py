@@ -320,69 +320,54 @@ def _install_artefact(models: Path, data: bytes) -> Path:
 
 
 def _artefact(models: Path) -> Path:
-    return next(models.glob("*.joblib"))
+    return next(models.glob("*.npz"))
 
 
-class _Call:
-    """Pickles as a call of ``func(*args)``; nests, so one call's result can be the next's function."""
+class _Canary:
+    """Pickles as a call that would create the canary file: what a malicious model would carry."""
 
-    def __init__(self, func, *args):
-        self.func, self.args = func, args
+    def __init__(self, canary: Path):
+        self.canary = canary
 
     def __reduce__(self):
-        return self.func, self.args
-
-    def __call__(self, *args):  # pickle requires the function of a reduce to be callable
-        raise AssertionError("never called here")
+        return os.system, (f"touch {self.canary}",)
 
 
-def _payloads(canary: Path) -> dict[str, object]:
-    import builtins
-    import numpy
-    from numpy.testing._private.utils import runstring
-    from sklearn.pipeline import Pipeline
-
-    code = f"import pathlib; pathlib.Path({str(canary)!r}).write_text('pwned')"
-    # getattr reaches any function's globals and from there the builtins.
-    globals_ = _Call(getattr, _Call(getattr, Pipeline, "__init__"), "__globals__")
-    builtins_ = _Call(_Call(getattr, globals_, "get"), "__builtins__")
-    exec_ = _Call(_Call(getattr, builtins_, "get"), "exec")
-    return {
-        "os.system": _Call(os.system, f"touch {canary}"),
-        "builtins.exec": _Call(builtins.exec, code),
-        "builtins.open": _Call(builtins.open, str(canary), "w"),
-        "numpy.testing.runstring": _Call(runstring, code, {}),
-        "getattr-chain": _Call(exec_, code),
-        "numpy.memmap": _Call(numpy.memmap, str(canary), numpy.uint8, "w+", 0, (16,)),
-    }
-
-
-def test_security_model_byte_flip_is_refused_before_unpickling(models_copy, monkeypatch):
-    import plancheck.card as card_module
+def test_security_model_byte_flip_is_refused_before_reading(models_copy, monkeypatch):
+    from plancheck.lexical import SectionModel
 
     artefact = _artefact(models_copy)
     data = bytearray(artefact.read_bytes())
     data[len(data) // 2] ^= 0x01
     artefact.write_bytes(bytes(data))
-    unpickled = []
-    monkeypatch.setattr(card_module._SafeUnpickler, "load", staticmethod(lambda path: unpickled.append(path)))
+    read = []
+    monkeypatch.setattr(SectionModel, "load", classmethod(lambda cls, path: read.append(path)))
     with pytest.raises(ModelIntegrityError, match="SHA-256"):
         load_model(None, models_copy)
-    assert unpickled == []
+    assert read == []
 
 
-@pytest.mark.parametrize("payload", ["os.system", "builtins.exec", "builtins.open", "numpy.testing.runstring",
-                                     "getattr-chain", "numpy.memmap"])
-@pytest.mark.parametrize("protocol", [2, 4])
-def test_security_malicious_pickle_with_valid_hashes_is_refused(models_copy, tmp_path, payload, protocol):
+@pytest.mark.parametrize("kind", ["pickle", "npz-object-array", "npy-pickle"])
+def test_security_model_carrying_code_with_valid_hashes_is_refused(models_copy, tmp_path, kind):
+    import io
     import pickle
 
+    import numpy as np
+
     canary = tmp_path / "canary"
-    data = pickle.dumps(_payloads(canary)[payload], protocol=protocol)
+    if kind == "pickle":
+        data = pickle.dumps(_Canary(canary), protocol=4)
+    else:
+        buffer = io.BytesIO()
+        payload = np.array([_Canary(canary)], dtype=object)
+        if kind == "npz-object-array":
+            np.savez(buffer, format=np.array("plancheck-section-model/1"), kinds=payload)
+        else:
+            np.save(buffer, payload, allow_pickle=True)
+        data = buffer.getvalue()
     card_path = _install_artefact(models_copy, data)
-    # The card and artefact hashes match: only the restricted unpickler stands in the way.
-    card = read_card(card_path)
-    assert sha256_file(_artefact(models_copy)) == card["artefact_sha256"]
+    # The card and artefact hashes match: only the pickle-free loader stands in the way.
+    assert sha256_file(_artefact(models_copy)) == read_card(card_path)["artefact_sha256"]
     with pytest.raises(ModelIntegrityError, match="refuses to load"):
         load_model(None, models_copy)
     assert not canary.exists()
@@ -392,7 +377,7 @@ def test_security_resigned_genuine_model_still_loads(models_copy):
     # The control for the test above: re-signing the card as it does keeps a genuine model loadable.
     _install_artefact(models_copy, _artefact(models_copy).read_bytes())
     model, card = load_model(None, models_copy)
-    assert type(model).__name__ == "LinearSectionModel" and card["name"]
+    assert type(model).__name__ == "SectionModel" and card["name"]
 
 
 def test_security_card_edited_without_checksum_is_refused(models_copy):

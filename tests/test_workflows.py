@@ -235,7 +235,7 @@ def test_workflow_bad_labels_stop_training_and_leave_models_untouched(corpus_cop
     labels.write_text(damage(labels.read_text()))
     before = _tree_digest(models_copy)
     with pytest.raises(CorpusError, match=message):
-        train_model(corpus_copy, models_copy, cache_dir=None)
+        train_model(corpus_copy, models_copy)
     assert _tree_digest(models_copy) == before
 
 
@@ -244,7 +244,7 @@ def test_workflow_missing_document_is_named(corpus_copy, models_copy):
 
     (corpus_copy / "documents" / "ashmoor-2009.pdf").unlink()
     with pytest.raises(CorpusError, match=r"line \d+: document 'ashmoor-2009.pdf' not found"):
-        train_model(corpus_copy, models_copy, cache_dir=None)
+        train_model(corpus_copy, models_copy)
 
 
 def test_workflow_promotion_rule():
@@ -259,33 +259,38 @@ def test_workflow_promotion_rule():
 @pytest.mark.slow
 def test_workflow_train_writes_card_and_promotes_only_if_no_worse(corpus_copy, tmp_path):
     from plancheck.card import current_name, load_model
+    from plancheck.model import Params
     from plancheck.train import train_model
 
     models = tmp_path / "models"
-    first = train_model(corpus_copy, models, cache_dir=tmp_path / "cache")
+    quick = Params(kinds=("word",))  # the same procedure on one bag of terms, to keep the suite short
+    first = train_model(corpus_copy, models, params=quick)
     assert first["promoted"] and current_name(models) == first["name"]
     model, card = load_model(None, models)
-    for key in ("artefact_sha256", "training_data", "config", "features", "pipeline", "libraries", "git_commit",
-                "metrics", "threshold"):
+    for key in ("artefact_sha256", "training_data", "config", "model", "pipeline", "libraries", "git", "metrics",
+                "threshold", "baselines", "promotion"):
         assert key in card
     m = card["metrics"]
-    assert {"cv", "test", "baselines", "test_per_area", "test_per_tag", "test_per_criterion"} <= set(m)
-    assert set(m["baselines"]) == {"length", "tfidf_logreg", "spacy_textcat_bow"}
-    assert "precision >=" in card["threshold"]["rule"] or "max F1" in card["threshold"]["rule"]
+    assert {"out_of_writer", "blind_dev_out_of_writer", "test", "blind_test"} <= set(m)
+    assert {"label", "criteria", "per_area", "per_style", "per_writer"} <= set(m["blind_test"])
+    assert card["training_data"]["blind_test_sha256"] == hashlib.sha256(
+        (corpus_copy / "blind" / "test.jsonl").read_bytes()).hexdigest()
+    assert len(card["training_data"]["writers"]) >= 10
+    assert "out-of-writer" in card["threshold"]["rule"]
     assert (models / f"{first['name']}.card.md").read_text().startswith("# Model card")
     # Promotion: a copy of the model whose stored test metrics are better stays current.
     from plancheck.card import _card_checksum, read_card, set_current
     from plancheck.train import promote
 
     better = read_card(models / f"{first['name']}.card.json")
-    better["metrics"]["test"] = dict(better["metrics"]["test"], f1=1.0, recall=1.0, roc_auc=1.0)
+    better["metrics"]["test"]["label"] = dict(better["metrics"]["test"]["label"], f1=1.0, recall=1.0, roc_auc=1.0)
     better["name"] = "plancheck-99"
     better["card_sha256"] = _card_checksum(better)
     (models / "plancheck-99.card.json").write_text(json.dumps(better))
     set_current(models, "plancheck-99")
-    promoted, why = promote(models, first["name"], card["metrics"]["test"])
+    promoted, why = promote(models, first["name"], card["metrics"]["test"]["label"])
     assert not promoted and "f1" in why and current_name(models) == "plancheck-99"
-    promoted, why = promote(models, first["name"], card["metrics"]["test"], force=True)
+    promoted, why = promote(models, first["name"], card["metrics"]["test"]["label"], force=True)
     assert promoted and "--force" in why and current_name(models) == first["name"]
 
 
