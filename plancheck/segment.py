@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from . import area_model
 from .areas import GENERAL, REQUIRED_AREAS, best_area, heading_areas, is_general_heading, vocabulary_scores
 from .types import Document, Section, Segmentation
 
@@ -100,7 +101,10 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
     numbered = _NUMBERED.match(text) and not _DATE_START.match(text)
     if numbered and body and line.size and line.size < body - 0.1:
         numbered = None  # smaller print (table cells, footnotes) is never a heading
-    ends_like_sentence = bool(_SENTENCE_END.search(text)) and not text.endswith(":") or text.endswith(",")
+    # A short question stands as a heading ("How will we protect vulnerable people?").
+    question = text.endswith("?") and len(words) <= 12
+    ends_like_sentence = (bool(_SENTENCE_END.search(text)) and not text.endswith(":") and not question
+                          or text.endswith(","))
     depth = text.split()[0].count(".") + 1 if numbered and text[0].isdigit() else 1
     if numbered and text.split()[0].endswith(".") and depth > 1:
         depth -= 1
@@ -119,9 +123,20 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
         return depth
     if line.blank_before and len(words) <= 10 and _title_like(text) and not text.endswith(":"):
         return 2 if not text.isupper() else 1
+    if question and line.blank_before:
+        return 2
     if line.bold and len(words) <= 10:
         return 3
     return None
+
+
+def _standalone_heading(line: _Line, nxt: _Line | None) -> bool:
+    """A short sentence-case line standing alone between blank lines in plain text ("Major crime")."""
+    text = line.text.strip()
+    words = text.split()
+    return (line.blank_before and nxt is not None and nxt.blank_before and 1 <= len(words) <= 6
+            and text[:1].isupper() and not _SENTENCE_END.search(text) and " | " not in text
+            and not _BULLET.match(text) and not _QA.match(text) and len(nxt.text.split()) > len(words))
 
 
 def _parts(doc: Document) -> list[_Part]:
@@ -132,11 +147,13 @@ def _parts(doc: Document) -> list[_Part]:
         style = line.style.lower()
         is_style = style.startswith("heading") or style == "title"
         level = _heading_level(line, body, is_style)
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
         if level is not None and not is_style and not body:
             # Plain text: a heading stands alone; the next line must not continue its sentence.
-            nxt = lines[i + 1] if i + 1 < len(lines) else None
             if nxt is not None and not nxt.blank_before and nxt.text[:1].islower():
                 level = None
+        elif level is None and not is_style and not body and _standalone_heading(line, nxt):
+            level = 2
         if level is not None:
             parts.append(_Part(line.text, level))
         else:
@@ -163,6 +180,15 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
     return paras
 
 
+def _classified(text: str, allowed: list[str] | None = None, confidence: float = 0.5) -> str | None:
+    """The learned area classifier's answer when it is confident, else None."""
+    model = area_model.bundled()
+    if model is None:
+        return None
+    area, p = model.best(text, allowed)
+    return area if p >= confidence else None
+
+
 def _assign_paragraphs(paras: list[list[_Line]], allowed: list[str] | None, default: str) -> list[tuple[str, list[_Line]]]:
     """Give each paragraph an area (restricted to ``allowed`` when given); weak ones join a neighbour."""
     labelled: list[tuple[str | None, list[_Line]]] = []
@@ -171,10 +197,12 @@ def _assign_paragraphs(paras: list[list[_Line]], allowed: list[str] | None, defa
         if allowed:
             scores = vocabulary_scores(text)
             top = max(allowed, key=lambda a: scores.get(a, 0.0))
-            area = top if scores.get(top, 0.0) >= 1.0 else None
+            area = top if scores.get(top, 0.0) >= 1.0 else _classified(text, allowed, 0.6)
         else:
-            area = best_area(text, minimum=2.5, margin=1.25)
-            area = None if area == GENERAL and len(text.split()) < 60 else area
+            area = _classified(text) if len(text.split()) >= 6 else None
+            if area is None:
+                area = best_area(text, minimum=2.5, margin=1.25)
+                area = None if area == GENERAL and len(text.split()) < 60 else area
         labelled.append((area, para))
     out: list[tuple[str, list[_Line]]] = []
     current = default
@@ -231,7 +259,7 @@ def segment(doc: Document, required: tuple[str, ...] = REQUIRED_AREAS) -> Segmen
             elif index < preamble_end:
                 area = best_area(part.heading + " " + part.body, minimum=10.0, margin=3.0)
             else:
-                area = best_area(part.heading + " " + part.body)
+                area = _classified(part.heading + "\n" + part.body) or best_area(part.heading + " " + part.body)
                 if area == GENERAL and len(part.body.split()) > 150:
                     # A long untitled stretch: let its paragraphs speak for themselves.
                     for sub, chunk in _assign_paragraphs(_paragraphs(part.lines), None, GENERAL):
