@@ -516,6 +516,9 @@ def demo(folder: Path = typer.Argument(Path("examples"), help="the example submi
     typer.echo("\nTry: plancheck report examples/larkmere-2009.docx -o larkmere.html")
 
 
+from .compare import register as _compare_verbs; _compare_verbs(app)  # noqa: E402,E702 - compare, overlap
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 error, 2 usage)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
