@@ -19,11 +19,14 @@ from .config import Config
 from .errors import (EmptyFileError, EncryptedError, IngestError, LimitExceededError, NoTextError,
                      NotAFileError, TooLargeError, TooManyPagesError, UnreadableError,
                      UnsupportedTypeError)
+from .rtf import RtfLimitError, is_rtf, read_rtf
 from .types import Document, Line, Page
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = ("pdf", "docx", "txt", "md")
+SUPPORTED = ("pdf", "docx", "rtf", "txt", "md")
+# What to do with a format plancheck does not read.
+RESAVE = "save it as .docx or PDF and submit that"
 # Fewer visible characters than this in a whole document means there is no text layer to judge.
 MIN_TEXT_CHARS = 40
 
@@ -32,6 +35,16 @@ _PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(\s*(
 _HYPHEN_BREAK = re.compile(r"(\w)-\n[ \t]*([a-z])")
 _PDF_OBJECT = re.compile(rb"^\s*(%[^\n]*\n\s*)?\d+\s+\d+\s+obj\b")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office 97-2003 (.doc, .xls, .ppt) compound file
+# Byte-order marks, the longer first: a UTF-32 LE mark starts like a UTF-16 LE one.
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8-sig"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+# Titles that tools write for an untitled file.
+_PLACEHOLDER_TITLE = re.compile(r"^(untitled|microsoft word - |document\s*\d*$)|\.(docx?|pdf|rtf|txt|odt)$", re.I)
+# "Stourholme Constabulary", "Devon and Cornwall Police", "City of London Police", "Metropolitan Police Service".
+_FORCE = re.compile(r"\b([A-Z][\w'\u2019-]*(?:\s+(?:and|of|&)\s+[A-Z][\w'\u2019-]*|\s+[A-Z][\w'\u2019-]*)*?"
+                    r"\s+(?:Police(?:\s+(?:Service|Force))?|Constabulary))\b")
+_NOT_A_NAME = {"the", "our", "this", "a", "an", "each", "every", "all", "any", "by", "for", "from", "to", "with"}
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -39,25 +52,68 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sniff(data: bytes) -> str | None:
-    """The type of a file from its first bytes: pdf, zip, text, or None for anything else."""
+    """The type of a file from its first bytes: pdf, zip, ole, rtf, text, or None for anything else."""
     head = data[:1024]
     if b"%PDF" in head or (_PDF_OBJECT.search(head) and b"endobj" in data[:8192]):
         return "pdf"  # a lenient reader also takes a PDF whose header lost its version line
     if head.startswith(b"PK\x03\x04"):
         return "zip"
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None
+    if head.startswith(_OLE):
+        return "ole"
+    if is_rtf(head):
+        return "rtf"
+    return "text" if text_encoding(data) else None
+
+
+def text_encoding(data: bytes) -> str | None:
+    """The encoding of a text file, judged from its first 8 KB, or None when it is not text.
+
+    A byte-order mark decides (UTF-8, UTF-16 or UTF-32); without one, text in UTF-16 shows as
+    a zero byte in every other place (the high byte of each Latin character), which no 8-bit
+    text has. Otherwise UTF-8, or Windows-1252 when the bytes are not UTF-8.
+    """
     sample = data[:8192]
+    for bom, encoding in _BOMS:
+        if sample.startswith(bom):
+            if encoding == "utf-8-sig":
+                break
+            return encoding if _looks_like_text(sample.decode(encoding, errors="replace")) else None
+    wide = _utf16_order(sample)
+    if wide:
+        return wide if _looks_like_text(sample[:len(sample) // 2 * 2].decode(wide, errors="replace")) else None
+    if b"\x00" in sample[:1024]:
+        return None
+    encoding = "utf-8-sig"
     try:
-        sample.decode("utf-8")
+        sample.decode(encoding)
     except UnicodeDecodeError as exc:
         if exc.start < len(sample) - 4:  # not just a multi-byte character cut at the sample's end
             try:
                 sample.decode("cp1252")
+                encoding = "cp1252"
             except UnicodeDecodeError:
                 return None
     printable = sum(32 <= b < 127 or b in (9, 10, 13) or b >= 128 for b in sample)
-    return "text" if sample and printable / len(sample) > 0.95 else None
+    return encoding if sample and printable / len(sample) > 0.95 else None
+
+
+def _utf16_order(sample: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when the zero bytes of ``sample`` all fall on one side."""
+    sample = sample[:len(sample) // 2 * 2]
+    if len(sample) < 16:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    zero_even, zero_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zero_odd >= 0.3 and zero_even <= 0.02:
+        return "utf-16-le"
+    if zero_even >= 0.3 and zero_odd <= 0.02:
+        return "utf-16-be"
+    return None
+
+
+def _looks_like_text(text: str) -> bool:
+    shown = sum(c.isprintable() or c in "\t\n\r\f" for c in text)
+    return bool(text) and shown / len(text) > 0.95
 
 
 def read_document(path: str | Path, config: Config | None = None) -> Document:
@@ -110,15 +166,22 @@ def read_bytes(data: bytes, name: str = "<bytes>", config: Config | None = None)
             raise UnsupportedTypeError(f"{name}: is named .pdf but its bytes are a ZIP archive, not a PDF", path=name)
         pages, meta, warns = _read_docx(data, name, config)
         doc_kind = "docx"
+    elif kind == "ole":
+        raise UnsupportedTypeError(f"{name}: is an Office 97-2003 file (a Word .doc or similar), which plancheck "
+                                   f"cannot read; {RESAVE}", path=name)
+    elif kind == "rtf":
+        pages, meta, warns = _read_rtf(data, name, config)
+        doc_kind = "rtf"
     elif kind == "text":
-        if suffix in (".pdf", ".docx", ".doc"):
+        if suffix in (".pdf", ".docx", ".doc", ".odt"):
+            hint = "" if suffix == ".pdf" else f"; if it is a Word or OpenDocument file, {RESAVE}"
             raise UnsupportedTypeError(f"{name}: is named {suffix} but holds no {suffix[1:].upper()} "
-                                       f"(no valid signature in its first bytes)", path=name)
+                                       f"(no valid signature in its first bytes){hint}", path=name)
         doc_kind = "md" if suffix in (".md", ".markdown") else "txt"
         pages, meta, warns = _read_text(data, name, config, markdown=doc_kind == "md")
     else:
-        raise UnsupportedTypeError(f"{name}: is not a PDF, Word .docx or text file "
-                                   f"(supported: {', '.join(SUPPORTED)})", path=name)
+        raise UnsupportedTypeError(f"{name}: is not a PDF, Word .docx, RTF or text file "
+                                   f"(supported: {', '.join(SUPPORTED)}); {RESAVE}", path=name)
     pages = clean_pages(pages)
     chars = sum(len(p.text) for p in pages)
     if chars > config.max_chars:
@@ -131,9 +194,49 @@ def read_bytes(data: bytes, name: str = "<bytes>", config: Config | None = None)
                               f"{len(pages)} page(s)); it looks scanned or image-only, so OCR is needed "
                               f"before plancheck can judge it", path=name)
         raise NoTextError(f"{name}: has almost no text ({visible} characters)", path=name)
-    return Document(path=name, sha256=digest, kind=doc_kind, pages=tuple(pages),
-                    title=strip_control(meta.get("title", "")), author=strip_control(meta.get("author", "")),
-                    warnings=tuple(warns))
+    title = " ".join(strip_control(meta.get("title", "")).split())
+    if not title or _PLACEHOLDER_TITLE.search(title):
+        title = first_heading(pages)
+    return Document(path=name, sha256=digest, kind=doc_kind, pages=tuple(pages), title=title,
+                    author=strip_control(meta.get("author", "")), warnings=tuple(warns))
+
+
+def first_heading(pages: list[Page]) -> str:
+    """The document's first heading: a heading-styled line near the top of its first page, or
+    else its first line when that is short enough to be a title (2 to 15 words); "" if neither."""
+    opening = [line for line in (pages[0].lines if pages else ()) if line.text.strip()][:15]
+    for line in opening:
+        if line.style.lower().startswith("heading") or line.style.lower() == "title":
+            return line.text.strip()
+    if opening and 2 <= len(opening[0].text.split()) <= 15 and not opening[0].text.rstrip().endswith("."):
+        return opening[0].text.strip()
+    return ""
+
+
+def force_name(document: Document) -> str:
+    """The name of the force whose plan this is ("Stourholme Constabulary"), from the title or
+    the opening lines of the first page; "" when none of them names a force."""
+    lines = [document.title] + [line.text for line in (document.pages[0].lines if document.pages else ())
+                                if line.text.strip()][:10]
+    for line in lines:
+        name = name_of_force(line)
+        if name:
+            return name
+    return ""
+
+
+def name_of_force(text: str) -> str:
+    """The first force named in a line of text ("Devon and Cornwall Police"), or ""."""
+    text = text[:300]  # a title or heading, never a page of text
+    if text.isupper():
+        text = text.title().replace(" And ", " and ").replace(" Of ", " of ")
+    for m in _FORCE.finditer(text):
+        words = m.group(1).split()
+        while words and words[0].lower() in _NOT_A_NAME:
+            words.pop(0)
+        if len(words) >= 2:
+            return " ".join(words)
+    return ""
 
 
 # --- PDF -------------------------------------------------------------------------------------
@@ -342,8 +445,9 @@ def _read_docx(data: bytes, name: str, config: Config) -> tuple[list[Page], dict
         members = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise UnreadableError(f"{name}: is a damaged ZIP archive, so not a readable .docx", path=name) from exc
-    if "word/document.xml" not in {m.filename for m in members}:
-        raise UnsupportedTypeError(f"{name}: is a ZIP archive but not a Word .docx (no word/document.xml)",
+    names = {m.filename for m in members}
+    if "word/document.xml" not in names:
+        raise UnsupportedTypeError(f"{name}: {_zip_kind(archive, names)}, which plancheck cannot read; {RESAVE}",
                                    path=name)
     total = sum(m.file_size for m in members)
     if total > config.max_docx_uncompressed or len(members) > 5000:
@@ -369,6 +473,26 @@ def _read_docx(data: bytes, name: str, config: Config) -> tuple[list[Page], dict
     text = "\n".join(line.text for line in lines)
     # A .docx has no fixed pages; its text is one page.
     return [Page(1, text, tuple(lines))], meta, []
+
+
+def _zip_kind(archive: zipfile.ZipFile, names: set[str]) -> str:
+    """What a ZIP archive that is not a .docx holds, as a phrase for a message."""
+    mimetype = b""
+    if "mimetype" in names:  # OpenDocument files name their type in a first, stored member
+        try:
+            with archive.open("mimetype") as member:
+                mimetype = member.read(100)
+        except Exception:  # a damaged or encrypted member: the archive is still not a .docx
+            mimetype = b""
+    if mimetype.startswith(b"application/vnd.oasis.opendocument.text"):
+        return "is an OpenDocument text file (.odt)"
+    if mimetype.startswith(b"application/vnd.oasis.opendocument"):
+        return "is an OpenDocument file (a spreadsheet or presentation), not a text document"
+    if "xl/workbook.xml" in names:
+        return "is an Excel workbook, not a Word .docx"
+    if "ppt/presentation.xml" in names:
+        return "is a PowerPoint presentation, not a Word .docx"
+    return "is a ZIP archive but not a Word .docx (no word/document.xml)"
 
 
 def _docx_blocks(document) -> list[Line]:
@@ -406,15 +530,34 @@ def _docx_blocks(document) -> list[Line]:
     return out
 
 
+# --- RTF -------------------------------------------------------------------------------------
+
+def _read_rtf(data: bytes, name: str, config: Config) -> tuple[list[Page], dict, list[str]]:
+    try:
+        found = read_rtf(data, max_chars=config.max_chars, max_pages=config.max_pages)
+    except RtfLimitError as exc:
+        raise LimitExceededError(f"{name}: is an RTF file that {exc}, over plancheck's limit", path=name) from exc
+    pages = [Page(number, "\n".join(line.text for line in lines), tuple(lines))
+             for number, lines in enumerate(found.pages, start=1)]
+    return pages, {"title": found.title, "author": found.author}, []
+
+
 # --- plain text and Markdown -----------------------------------------------------------------
 
 def _read_text(data: bytes, name: str, config: Config, markdown: bool) -> tuple[list[Page], dict, list[str]]:
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    warns: list[str] = []
+    encoding = text_encoding(data)
+    if encoding and encoding.startswith(("utf-16", "utf-32")):
+        text = data.decode(encoding, errors="replace")
+        if "\ufffd" in text:
+            warns.append(f"{text.count(chr(0xFFFD))} character(s) could not be decoded from {encoding.upper()}")
+    else:
+        for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     pages = []
     for number, chunk in enumerate(text.split("\f"), start=1):
@@ -430,7 +573,7 @@ def _read_text(data: bytes, name: str, config: Config, markdown: bool) -> tuple[
         raise TooManyPagesError(f"{name}: has {len(pages):,} pages, over the limit of {config.max_pages:,}",
                                 path=name)
     title = next((l.text for l in pages[0].lines if l.style.startswith("Heading")), "") if markdown else ""
-    return pages, {"title": title}, []
+    return pages, {"title": title}, warns
 
 
 # --- cleaning --------------------------------------------------------------------------------

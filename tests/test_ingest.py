@@ -7,10 +7,30 @@ import zipfile
 import pytest
 
 from plancheck.config import Config
-from plancheck.errors import (EmptyFileError, IngestError, NoTextError, NotAFileError, TooLargeError,
-                              UnsupportedTypeError)
-from plancheck.ingest import clean_pages, read_document, sniff
+from plancheck.errors import (EmptyFileError, IngestError, LimitExceededError, NoTextError, NotAFileError,
+                              TooLargeError, UnsupportedTypeError)
+from plancheck.ingest import clean_pages, force_name, read_bytes, read_document, sniff
 from plancheck.types import Line, Page
+
+PLAN_TEXT = ("Stourholme Constabulary - Protective Services Plan\n\n1. Major Crime\n\n"
+             "The Head of Crime will recruit four detectives by 31 March 2010, funded from the reserve.\n")
+
+# A plan as Word saves it in RTF: tables of fonts, colours and styles, an info group, a picture
+# with binary data, a hyperlink field, Unicode with fallbacks, a code-page byte and a table.
+WORD_RTF = (rb"{\rtf1\ansi\ansicpg1252\deff0\uc1{\fonttbl{\f0\froman\fcharset0 Times New Roman;}"
+            rb"{\f1\fswiss\fcharset0 Arial;}}{\colortbl;\red0\green0\blue0;}"
+            rb"{\stylesheet{\s0 Normal;}{\s1\outlinelevel0 heading 1;}}"
+            rb"{\info{\title Protective Services Plan 2009}{\author Larkmere Police}{\creatim\yr2009}}"
+            rb"{\*\generator Riched20 10.0.19041}\viewkind4\pard\plain\f0\fs24 "
+            rb"{\*\bkmkstart top}{\*\bkmkend top}"
+            rb"\pard\s1\outlinelevel0\b\fs32 Serious and Organised Crime\b0\par"
+            rb"\pard\plain The force\rquote s caf\'e9 review \u8211\'96 led by the ACC \endash  reports "
+            rb"by 31 March 2010.{\pict\pngblip\picw10\pich10\bin6 {}\\x!}\par"
+            rb' See {\field{\*\fldinst{HYPERLINK "http://example.org/plan"}}{\fldrslt{the annex}}}.\par'
+            rb"{\header\pard Larkmere RESTRICTED\par}"
+            rb"\trowd\cellx2000\cellx4000\pard\intbl Action\cell Owner\cell\row"
+            rb"\trowd\cellx2000\cellx4000\pard\intbl Open the MIT\cell Det\par Supt\cell\row"
+            rb"\pard\page Second page text about civil contingencies.\par}")
 
 # What the manifest expects, mapped to plancheck's codes; a stricter named outcome is allowed
 # where the manifest accepts "ok" for a file with almost no text (it cannot be judged).
@@ -163,3 +183,121 @@ def test_ingest_pdf_lines_carry_font_size_and_weight(examples):
     headings = [l for l in lines if l.text.startswith("2. Major Crime")]
     assert headings and headings[0].size > body and headings[0].bold
     assert doc.sha256 and len(doc.sha256) == 64 and doc.page_count >= 3
+
+
+def test_ingest_rtf_reads_text_without_markup(tmp_path):
+    path = tmp_path / "plan.rtf"
+    path.write_bytes(WORD_RTF)
+    doc = read_document(path)
+    assert doc.kind == "rtf" and sniff(WORD_RTF) == "rtf"
+    text = doc.text
+    assert "The force\u2019s caf\u00e9 review \u2013 led by the ACC \u2013 reports by 31 March 2010." in text
+    assert "See the annex." in text
+    assert "Action | Owner" in text and "Open the MIT | Det Supt" in text
+    for markup in ("\\", "{", "}", "rtf1", "Times New Roman", "fonttbl", "HYPERLINK", "Riched20", "RESTRICTED",
+                   "top", "?"):
+        assert markup not in text
+    assert [p.number for p in doc.pages] == [1, 2] and "civil contingencies" in doc.pages[1].text
+    heading = next(l for l in doc.pages[0].lines if l.text == "Serious and Organised Crime")
+    assert heading.style == "Heading 1" and heading.bold
+    assert doc.title == "Protective Services Plan 2009" and doc.author == "Larkmere Police"
+
+
+def test_ingest_rtf_named_doc_is_read_as_rtf(tmp_path):
+    path = tmp_path / "plan.doc"  # Word's "Save as .doc" can write RTF
+    path.write_bytes(WORD_RTF)
+    assert read_document(path).kind == "rtf"
+
+
+@pytest.mark.parametrize("body", [
+    rb"{\rtf1 " + rb"{" * 100_000 + b"deep" + rb"}" * 100_000 + rb"}",
+    rb"{\rtf1 " + rb"{\b " * 300 + b"text",
+], ids=["nested-100000", "unclosed-300"])
+def test_ingest_rtf_deep_nesting_is_a_named_limit(body):
+    with pytest.raises(LimitExceededError, match="nests groups"):
+        read_bytes(body, "deep.rtf")
+
+
+@pytest.mark.parametrize("body,kept", [
+    # Many fields on one line, and font entries without a charset: quadratic for regex-based converters.
+    (rb"{\rtf1 Serious and organised crime: the plan text for this area. " + rb"{\field{\*\fldinst{ x}}}" * 40_000, "organised crime"),
+    (rb"{\rtf1{\fonttbl " + rb"\f1 x" * 100_000 + rb"}Serious and organised crime: the plan text for this area.}", "organised"),
+    # 200,000 paragraph marks are one blank line, not 200,000 lines.
+    (rb"{\rtf1 Serious and organised crime: the plan text for this area." + rb"\par" * 200_000 + rb" Major crime text.}", "Major"),
+    # \bin lengths past the end, lone surrogates, absurd numbers and code pages, a stray backslash.
+    (rb"{\rtf1\ansicpg99999\uc99999 Serious and organised crime: the plan text for this area. \u-10179 \u99999999 \'ff text"
+     rb"\bin99999999999 ", "organised crime"),
+    (rb"{\rtf1 Serious and organised crime plan text and more words here." + b"\\", "organised crime"),
+], ids=["unclosed-fields", "unclosed-fonttbl", "million-pars", "bad-numbers", "stray-backslash"])
+def test_ingest_rtf_hostile_input_is_read(body, kept):
+    doc = read_bytes(body, "hostile.rtf")
+    assert kept in doc.text
+    doc.text.encode("utf-8")  # no lone surrogates
+    assert sum(len(p.lines) for p in doc.pages) < 10
+
+
+def test_ingest_rtf_text_past_the_limit_is_refused():
+    body = rb"{\rtf1 " + b"Serious and organised crime. " * 2000 + rb"}"
+    with pytest.raises(LimitExceededError, match="max_chars|characters"):
+        read_bytes(body, "long.rtf", Config(max_chars=10_000))
+
+
+@pytest.mark.parametrize("encoding,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+                                          ("utf-16-le", b""), ("utf-16-be", b""),
+                                          ("utf-32-le", b"\xff\xfe\x00\x00")])
+def test_ingest_utf16_text_is_decoded(tmp_path, encoding, bom):
+    path = tmp_path / "plan.txt"
+    path.write_bytes(bom + (PLAN_TEXT + "Caf\u00e9 \u2013 r\u00e9sum\u00e9.\n").encode(encoding))
+    doc = read_document(path)
+    assert doc.kind == "txt"
+    assert "The Head of Crime will recruit four detectives by 31 March 2010" in doc.text
+    assert "Caf\u00e9 \u2013 r\u00e9sum\u00e9." in doc.text and "\x00" not in doc.text
+
+
+def test_ingest_binary_with_alternate_zero_bytes_is_not_text():
+    assert sniff(bytes([0, 1, 0, 2, 0, 3, 0, 7]) * 100) is None
+    assert sniff(b"\xff\xfe" + bytes([1, 0, 2, 0, 3, 0]) * 100) is None
+
+
+def test_ingest_doc_says_save_as_docx_or_pdf(tmp_path):
+    path = tmp_path / "plan.doc"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4000))
+    with pytest.raises(UnsupportedTypeError, match=r"Word \.doc.*save it as \.docx or PDF"):
+        read_document(path)
+
+
+def test_ingest_odt_says_save_as_docx_or_pdf(tmp_path):
+    path = tmp_path / "plan.odt"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        z.writestr("content.xml", "<office:document-content/>")
+    with pytest.raises(UnsupportedTypeError, match=r"OpenDocument text file \(\.odt\).*save it as \.docx or PDF"):
+        read_document(path)
+
+
+@pytest.mark.parametrize("name", ["plan.doc", "plan.odt"])
+def test_ingest_text_named_doc_or_odt_says_save_as_docx_or_pdf(tmp_path, name):
+    path = tmp_path / name
+    path.write_text(PLAN_TEXT)
+    with pytest.raises(UnsupportedTypeError, match=r"save it as \.docx or PDF"):
+        read_document(path)
+
+
+def test_ingest_title_falls_back_to_first_heading_and_force_is_found(tmp_path):
+    path = tmp_path / "plan.txt"
+    path.write_text(PLAN_TEXT)
+    doc = read_document(path)
+    assert doc.title == "Stourholme Constabulary - Protective Services Plan"
+    assert force_name(doc) == "Stourholme Constabulary"
+
+
+@pytest.mark.parametrize("opening,force", [
+    ("STOURHOLME CONSTABULARY - PROTECTIVE SERVICES PLAN", "Stourholme Constabulary"),
+    ("Protective Services Plan of the Devon and Cornwall Police", "Devon and Cornwall Police"),
+    ("The Metropolitan Police Service: delivery plan", "Metropolitan Police Service"),
+    ("City of London Police", "City of London Police"),
+    ("Protective Services Plan 2009-2011", ""),
+])
+def test_ingest_force_name(opening, force):
+    doc = read_bytes((opening + "\n\n" + PLAN_TEXT.split("\n", 1)[1]).encode(), "plan.txt")
+    assert force_name(doc) == force
