@@ -1,12 +1,17 @@
 """The plancheck command line: one verb per job, each a thin layer over library functions.
 
 Data goes to stdout (or --output), messages and progress to stderr. Exit codes: 0 success,
-1 error (any file failed, or the job failed), 2 usage error.
+1 error (any file failed, or the job failed), 2 usage error (including a bad setting),
+130 interrupted (Ctrl-C), 141 the reader of the output closed the pipe (``| head``), as a shell
+reports a command ended by SIGPIPE.
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -15,14 +20,55 @@ from typing import List, Optional
 import typer
 
 from .config import Config, load_config
-from .errors import PlancheckError
+from .errors import ConfigError, NotAFileError, PlancheckError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="First-pass review of protective-services improvement plans.")
 
-FormatOpt = typer.Option("table", "--format", "-f", help="table | csv | jsonl | json")
-ConfigOpt = typer.Option(None, "--config", help="TOML settings file (default: ./plancheck.toml when present)")
-ModelOpt = typer.Option(None, "--model", "-m", help="model name (see `plancheck models`) or path of its .card.json")
+EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader went away
+
+FormatOpt = typer.Option(None, "--format", "-f", metavar="FORMAT",
+                         help="table | csv | jsonl | json (default: from the --output file's extension, else table)")
+ConfigOpt = typer.Option(None, "--config", metavar="FILE",
+                         help="TOML settings file (default: ./plancheck.toml when present)")
+ModelOpt = typer.Option(None, "--model", "-m", metavar="NAME",
+                        help="model name (see `plancheck models`) or path of its .card.json")
+
+
+class _Interrupted(Exception):
+    """Ctrl-C in a verb that says what it had done; ``main`` prints the message and exits 130.
+
+    (Typer turns a bare KeyboardInterrupt into a silent exit 130 before ``main`` sees it.)
+    """
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"plancheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print plancheck's version and exit")) -> None:
+    """First-pass review of protective-services improvement plans."""
+
+
+def _command() -> str:
+    """How to run plancheck from here: ``plancheck`` when it is on PATH, else the path of its script."""
+    import shutil
+
+    script = Path(sys.executable).parent / "plancheck"
+    found = shutil.which("plancheck")
+    if found and script.exists() and Path(found).resolve() == script.resolve():
+        return "plancheck"
+    if script.exists():
+        relative = os.path.relpath(script)
+        return relative if not relative.startswith("..") else str(script)
+    return f"{sys.executable} -m plancheck"
 
 
 def _err(message: str) -> None:
@@ -40,25 +86,44 @@ def _corpus(corpus: Optional[Path]) -> Path:
 
 
 class _Progress:
-    """A one-line progress bar on stderr (redrawn in a terminal, occasional lines otherwise)."""
+    """Progress on stderr: rich's bar in a terminal, a line every 10% otherwise (for logs).
 
-    def __init__(self, total: int, enabled: bool):
+    Use it as a context manager around the loop, so the bar is closed however the loop ends.
+    ``terminal=False`` gives the lines even on a terminal: when the records themselves go to the
+    same terminal, a redrawn bar would be torn by them.
+    """
+
+    def __init__(self, total: int, enabled: bool, terminal: bool | None = None, console=None):
         self.total, self.done, self.enabled = total, 0, enabled and total > 1
-        self.tty = sys.stderr.isatty()
         self.started = time.monotonic()
         self.last = -1
+        self.bar = None
+        if self.enabled and (sys.stderr.isatty() if terminal is None else terminal):
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self.bar = Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.description}"),
+                                console=console or Console(stderr=True), redirect_stdout=False, redirect_stderr=False)
+            self.task = self.bar.add_task("", total=total)
+
+    def __enter__(self) -> "_Progress":
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
     def step(self, label: str) -> None:
         self.done += 1
         if not self.enabled:
             return
         pct = int(100 * self.done / self.total)
-        if self.tty:
-            bar = "#" * (pct // 4)
-            sys.stderr.write(f"\r[{bar:<25}] {self.done}/{self.total} {Path(label).name[:40]:<40}")
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=Path(label).name[:40])
         elif pct // 10 != self.last // 10 or self.done == self.total:
             self.last = pct
             sys.stderr.write(f"progress: {self.done}/{self.total} files ({pct}%, {time.monotonic() - self.started:.0f} s)\n")
@@ -82,61 +147,115 @@ def _score_stream(paths: list[str], config: Config, model: Optional[str]):
 
 
 @app.command()
-def score(paths: List[str] = typer.Argument(..., help="files, folders (searched recursively) or glob patterns"),
-          fmt: str = FormatOpt,
-          output: Optional[Path] = typer.Option(None, "--output", "-o", help="write records here instead of stdout"),
-          jobs: int = typer.Option(1, "--jobs", "-j", help="worker processes"),
+def score(paths: List[str] = typer.Argument(..., metavar="PATH",
+                                           help="files, folders (searched recursively) or glob patterns"),
+          fmt: Optional[str] = FormatOpt,
+          output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                                help="write records here instead of stdout"),
+          jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N", help="worker processes"),
           resume: bool = typer.Option(False, "--resume", help="skip files already in --output (JSON Lines or CSV)"),
-          timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds allowed per file (default 60)"),
+          timeout: Optional[float] = typer.Option(None, "--timeout", metavar="SECONDS",
+                                                  help="seconds allowed per file (default 60)"),
           model: Optional[str] = ModelOpt, config: Optional[Path] = ConfigOpt,
-          quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar")) -> None:
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+          backend: str = typer.Option("local", "--backend", help="local | dask (plancheck[dask]; --jobs local "
+                                                                   "Dask workers unless --scheduler is given)"),
+          scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. "
+                                                                            "tcp://HOST:8786 (with --backend dask)")) -> None:
     """Score plans: one record per document, streamed as files finish.
 
     Example: plancheck score inbox/ --format jsonl --output scores.jsonl --jobs 2
+    Example: plancheck score archive/ -f jsonl -o scores.jsonl --backend dask --scheduler tcp://HOST:8786
     """
-    from .output import FORMATS, RecordWriter, read_done
+    from .output import RESUMABLE, RecordWriter, choose_format, read_done
     from .runner import collect_paths
     from .score import file_sha256
 
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"expected one of {FORMATS}", param_hint="--format")
-    if resume and (output is None or fmt not in ("jsonl", "csv")):
+    fmt = choose_format(fmt, output)
+    if resume and (output is None or fmt not in RESUMABLE):
         raise typer.BadParameter("--resume needs --output and --format jsonl or csv", param_hint="--resume")
+    if backend not in ("local", "dask"):
+        raise typer.BadParameter("expected local or dask", param_hint="--backend")
+    if scheduler and backend != "dask":
+        raise typer.BadParameter("--scheduler needs --backend dask", param_hint="--scheduler")
     cfg = _config(config, jobs=jobs, timeout=timeout)
-    paths = collect_paths(paths)
+    inputs, problems = list(paths), []
+    paths = collect_paths(inputs, problems)
+    for problem in problems:
+        _err(problem)
     if output is not None:  # never read our own output as a submission
-        import os
         target = os.path.realpath(output)
         paths = [p for p in paths if os.path.realpath(p) != target]
+    if not paths:
+        _err("nothing to score: give plans, folders of plans or patterns such as 'inbox/*.pdf'")
+        raise typer.Exit(1)
     done: set = set()
     if resume and output is not None and output.exists():
-        if fmt == "jsonl":
-            done = read_done(output)
-        else:
-            import csv as _csv
-            with output.open(encoding="utf-8") as fh:
-                done = {(r["path"], r["sha256"]) for r in _csv.DictReader(fh)}
+        done = read_done(output, fmt)
         before = len(paths)
         paths = [p for p in paths if (p, file_sha256(p, cfg.max_file_bytes) or "") not in done]
         _err(f"resuming: {before - len(paths)} of {before} file(s) already recorded in {output}")
+    appending = resume and output is not None and output.exists() and output.stat().st_size > 0
     out = open(output, "a" if resume else "w", encoding="utf-8", newline="") if output else sys.stdout
-    if resume and output is not None and output.stat().st_size > 0:
-        out._plancheck_resumed = True  # type: ignore[attr-defined]
-    writer = RecordWriter(out, fmt)
-    progress = _Progress(len(paths), not quiet)
-    failed = 0
+    writer = RecordWriter(out, fmt, header=not appending)
+    progress = _Progress(len(paths), not quiet, terminal=sys.stderr.isatty() and not (output is None and sys.stdout.isatty()))
+    failed: list[dict] = []
     try:
-        for record in _score_stream(paths, cfg, model):
-            writer.write(record)
-            failed += record["status"] != "scored"
-            progress.step(record["path"])
+        if backend == "dask":
+            from .backends import dask_records
+            stream = dask_records(paths, cfg, model, scheduler)
+        else:
+            stream = _score_stream(paths, cfg, model)
+        with progress:
+            for record in stream:
+                writer.write(record)
+                if record["status"] != "scored":
+                    failed.append(record)
+                progress.step(record["path"])
         writer.close()
+    except KeyboardInterrupt:
+        writer.close()  # JSON: the records collected so far, as a complete array
+        again = ["--jobs", str(jobs)] if jobs != 1 else []
+        again += ["--timeout", f"{timeout:g}"] if timeout else []
+        again += ["--model", model] if model else []
+        again += ["--config", str(config)] if config else []
+        again += ["--backend", backend] if backend != "local" else []
+        again += ["--scheduler", scheduler] if scheduler else []
+        raise _Interrupted(_score_interrupted(writer.written, len(paths), fmt, output, inputs, again)) from None
     finally:
         if output:
             out.close()
     if failed:
-        _err(f"{failed} of {len(paths)} file(s) could not be scored (see their error records)")
+        _err(_failures(failed, len(paths), listed=output is not None or fmt != "table"))
         raise typer.Exit(1)
+
+
+def _score_interrupted(written: int, total: int, fmt: str, output: Optional[Path], inputs: list[str],
+                       options: list[str]) -> str:
+    """What an interrupted ``score`` wrote, and how to go on from there."""
+    from .output import RESUMABLE
+
+    left = f"{total - written} file(s) not scored"
+    if output is None:
+        return (f"interrupted: {written} of {total} record(s) were written to stdout; {left}. To be able to resume "
+                f"a long batch, write it to a file: --output scores.jsonl, then add --resume")
+    if fmt in RESUMABLE:
+        command = shlex.join([_command(), "score", *inputs, "--format", fmt, "--output", str(output), *options,
+                              "--resume"])
+        return (f"interrupted: {written} of {total} record(s) written to {output}; {left}. "
+                f"Resume with:\n  {command}")
+    return (f"interrupted: {written} of {total} record(s) written to {output}; {left}. {fmt} output cannot be "
+            f"resumed: run again, or use --format jsonl (or csv) and --resume")
+
+
+def _failures(failed: list[dict], total: int, listed: bool, most: int = 5) -> str:
+    """The closing message of a batch in which some files failed, naming the first few."""
+    lines = [f"{len(failed)} of {total} file(s) could not be scored (see their error records)"]
+    if listed:
+        lines += [f"  {r['error']['code']}: {r['error']['message']}" for r in failed[:most]]
+        if len(failed) > most:
+            lines.append(f"  ... and {len(failed) - most} more")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -176,22 +295,8 @@ def score_sections_cmd(file: Path = typer.Argument(..., help="JSON Lines of {id,
     from .score import Scorer, score_sections
 
     cfg = _config(config)
+    items = _read_sections(file)  # every line is checked before the model is loaded or a line written
     scorer = Scorer.load(model, cfg)
-    import contextlib
-
-    items = []
-    with (contextlib.nullcontext(sys.stdin) if str(file) == "-" else open(file, encoding="utf-8")) as source:
-        lines = list(source)
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as exc:
-            raise PlancheckError(f"{file} line {n}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(item, dict) or "text" not in item:
-            raise PlancheckError(f"{file} line {n}: expected an object with 'id' and 'text'")
-        items.append(item)
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:
         for record in score_sections(scorer, items):
@@ -199,6 +304,37 @@ def score_sections_cmd(file: Path = typer.Argument(..., help="JSON Lines of {id,
     finally:
         if output:
             out.close()
+
+
+def _read_sections(file: Path) -> list[dict]:
+    """The ``{id, text, area?}`` objects of a JSON Lines file ('-': stdin); errors name the line."""
+    from .areas import ALL_KEYS
+
+    items = []
+    source = sys.stdin.buffer if str(file) == "-" else open(file, "rb")
+    try:
+        for n, raw in enumerate(source, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise PlancheckError(f"{file} line {n}: not UTF-8 text") from None
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise PlancheckError(f"{file} line {n}: not valid JSON ({getattr(exc, 'msg', exc)})") from None
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise PlancheckError(f"{file} line {n}: expected an object with 'id' and 'text'")
+            area = item.get("area")
+            if area not in (None, "") and area not in ALL_KEYS:
+                raise PlancheckError(f"{file} line {n}: unknown area {area!r}; expected one of {list(ALL_KEYS)}, "
+                                     f"or no area to have it found from the text")
+            items.append(item)
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+    return items
 
 
 @app.command()
@@ -212,6 +348,10 @@ def report(file: Path = typer.Argument(..., help="a plan to report on"),
     from .card import atomic_write
     from .report import render_html
 
+    if not os.path.lexists(file):
+        raise NotAFileError(f"{file}: no such file; no report written")
+    if file.is_dir():
+        raise NotAFileError(f"{file}: is a folder; give one plan (no report written)")
     cfg = _config(config)
     record = next(_score_stream([str(file)], cfg, model))
     atomic_write(output, render_html(record).encode("utf-8"))
@@ -226,7 +366,7 @@ def triage(inbox: Path = typer.Argument(..., help="folder where submissions arri
            out: Path = typer.Option(..., "--out", help="folder for needs-review/, passed/, unreadable/ and the log"),
            watch: bool = typer.Option(False, "--watch", help="keep polling until interrupted (Ctrl-C)"),
            interval: float = typer.Option(2.0, "--interval", help="seconds between polls"),
-           jobs: int = typer.Option(1, "--jobs", "-j"), timeout: Optional[float] = typer.Option(None, "--timeout"),
+           jobs: int = typer.Option(1, "--jobs", "-j", min=1), timeout: Optional[float] = typer.Option(None, "--timeout"),
            model: Optional[str] = ModelOpt, config: Optional[Path] = ConfigOpt) -> None:
     """Score every new file in INBOX and move it to needs-review/, passed/ or unreadable/.
 
@@ -268,16 +408,31 @@ def grade(document: Path = typer.Argument(..., help="the submission that was gra
           grader: str = typer.Option(..., "--grader", help="who graded it"),
           force_name: Optional[str] = typer.Option(None, "--force-name", help="the force (default: from the grades)"),
           split: str = typer.Option("train", "--split", help="train | test: where a new force goes"),
-          corpus: Path = typer.Option(None, "--corpus", help="corpus folder (default: $PLANCHECK_CORPUS or the project's corpus/)")) -> None:
+          corpus: Path = typer.Option(None, "--corpus", help="corpus folder (default: $PLANCHECK_CORPUS or the project's corpus/)"),
+          replace: bool = typer.Option(False, "--replace", help="correct grades already in the corpus; the ones "
+                                                                "replaced are kept in labels-history.csv"),
+          config: Optional[Path] = ConfigOpt) -> None:
     """Record a reviewer's grades of a submission into the corpus (validated like the corpus).
+
+    From an edited JSON record, only the areas whose criteria the reviewer changed, or marked
+    "confirmed": true, are grades; the command shows each change.
 
     Example: plancheck grade inbox/newshire.pdf --grades newshire-grades.csv --grader "J Smith"
     """
-    from .grading import record_grades
+    from .grading import grade_submission
 
     corpus = _corpus(corpus)
-    added = record_grades(document, grades, grader, corpus, force=force_name, split=split)
-    _err(f"added {len(added)} grade(s) for {document.name} to {corpus}/labels.csv; retrain with `plancheck train`")
+    result = grade_submission(document, grades, grader, corpus, force=force_name, split=split,
+                              config=_config(config), replace=replace)
+    _err(f"{document.name}, graded by {grader}:")
+    for line in result.changes:
+        _err(f"  {line}")
+    for line in result.skipped:
+        _err(f"  not graded: {line}")
+    kept = (f"; {len(result.replaced)} earlier grade(s) replaced and kept in {corpus / 'labels-history.csv'}"
+            if result.replaced else "")
+    _err(f"added {len(result.added)} grade(s) for {document.name} to {corpus / 'labels.csv'}{kept}; "
+         f"retrain with `plancheck train`")
 
 
 @app.command()
@@ -294,8 +449,13 @@ def train(corpus: Optional[Path] = typer.Option(None, "--corpus", help="corpus f
 
     cfg = _config(config)
     started = time.monotonic()
-    result = train_model(_corpus(corpus), models or cfg.models, cfg, force=force,
-                         progress=lambda m: _err(f"[{time.monotonic() - started:4.0f} s] {m}"))
+    folder = Path(models or cfg.models)
+    before = {p.name for p in folder.glob("*.card.json")}
+    try:
+        result = train_model(_corpus(corpus), folder, cfg, force=force,
+                             progress=lambda m: _err(f"[{time.monotonic() - started:4.0f} s] {m}"))
+    except KeyboardInterrupt:
+        raise _Interrupted(_train_interrupted(folder, before)) from None
     card = result["card"]
     rows = [("out of writer", card["metrics"]["out_of_writer"]), ("test", card["metrics"]["test"]),
             ("blind-test", card["metrics"]["blind_test"])]
@@ -309,6 +469,22 @@ def train(corpus: Optional[Path] = typer.Option(None, "--corpus", help="corpus f
             _err(f"      baseline tfidf_logreg {key:<14} F1 {r['f1']:.3f}  ROC-AUC {r.get('roc_auc', 0):.3f}")
     state = "is now current" if result["promoted"] else "was saved but NOT made current"
     _err(f"{result['name']} (threshold {result['threshold']:.3f}) {state}: {result['why']} [{result['seconds']:.0f} s]")
+
+
+def _train_interrupted(folder: Path, before: set[str]) -> str:
+    """What an interrupted ``train`` left in the model folder, and what to do next."""
+    from .card import current_name
+
+    try:
+        current = current_name(folder) or "none"
+    except PlancheckError:
+        current = "unreadable"
+    saved = sorted(p.name[: -len(".card.json")] for p in folder.glob("*.card.json") if p.name not in before)
+    if saved:
+        return (f"interrupted: {', '.join(saved)} was saved in {folder}/ before the interruption (the current model "
+                f"is {current}); `plancheck models` lists it and `plancheck models promote NAME` makes it current")
+    return (f"interrupted: no model was saved and nothing in {folder}/ changed (the current model is still "
+            f"{current}); run `plancheck train` again to train")
 
 
 @app.command()
@@ -354,7 +530,8 @@ def evaluate(data: Path = typer.Argument(..., help="graded sections (.jsonl) or 
                 typer.echo(f"    {k:<28} n={g['n']:<4} accuracy {g['accuracy']:.3f}")
 
 
-models_app = typer.Typer(help="List the models; promote one or roll back.", invoke_without_command=True,
+models_app = typer.Typer(help="List the models; promote one or roll back.\n\nExample: plancheck models promote plancheck-2",
+                         invoke_without_command=True,
                          no_args_is_help=False)
 app.add_typer(models_app, name="models")
 
@@ -468,6 +645,8 @@ def eval_segment(corpus: Path = typer.Option(None, "--corpus", help="corpus fold
     typer.echo(f"documents with exactly the right missing areas: {r.missing_exact}/{r.documents}")
     for e in r.errors:
         typer.echo(f"  {e}")
+    if r.unmeasured:
+        typer.echo(f"not measured (no source): {', '.join(r.unmeasured)}")
 
 
 @app.command("eval-external")
@@ -511,12 +690,19 @@ def demo(folder: Path = typer.Argument(Path("examples"), help="the example submi
             except PlancheckError as exc:
                 typer.echo(f"{p}  ERROR {exc.code}: {exc.message}")
         return
+    failed = []
     for record in _score_stream(paths, cfg, None):
         typer.echo("\n".join(table_lines(record)))
-    typer.echo("\nTry: plancheck report examples/larkmere-2009.docx -o larkmere.html")
+        if record["status"] != "scored":
+            failed.append(record)
+    typer.echo(f"\nTry: {_command()} report examples/larkmere-2009.docx -o larkmere.html")
+    if failed:  # the same exit code as `plancheck score` on the same files
+        _err(_failures(failed, len(paths), listed=False))
+        raise typer.Exit(1)
 
 
 from .compare import register as _compare_verbs; _compare_verbs(app)  # noqa: E402,E702 - compare, overlap
+from .web import register as _web_verbs; _web_verbs(app)  # noqa: E402,E702 - serve, summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -524,13 +710,32 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # damage is reported in records, not logs
     try:
-        result = app(args=argv, prog_name="plancheck", standalone_mode=False)
+        result = _click_command().main(args=argv, prog_name="plancheck", standalone_mode=False)
+    except (ConfigError, UsageError) as exc:
+        _err(f"error: {exc.message}")
+        return 2
     except PlancheckError as exc:
         _err(f"error: {exc.message}")
         return 1
+    except _Interrupted as exc:
+        _err(str(exc))
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         _err("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE
+    except SystemExit as exc:
+        # Typer ends a run whose stdout pipe was closed with sys.exit(1): make it the documented code.
+        if isinstance(exc.__context__, OSError) and exc.__context__.errno == errno.EPIPE:
+            _silence_stdout()
+            return EXIT_PIPE
+        raise
+    except OSError as exc:  # an output that cannot be written, a file that cannot be opened
+        where = f"{exc.filename}: " if exc.filename else ""
+        _err(f"error: {where}{exc.strerror or exc}")
+        return 1
     except Exception as exc:
         # Typer's own usage errors (it bundles its own copy of click): show them, exit 2.
         if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
@@ -539,8 +744,48 @@ def main(argv: list[str] | None = None) -> int:
         if type(exc).__name__ == "Abort":
             _err("aborted")
             return 1
-        raise
+        if os.environ.get("PLANCHECK_DEBUG"):
+            raise
+        _err(f"error: unexpected {type(exc).__name__}: {exc} (a fault in plancheck; run again with "
+             f"PLANCHECK_DEBUG=1 for the details, and report it)")
+        return 1
+    if result == EXIT_INTERRUPTED:
+        _err("interrupted")
     return result if isinstance(result, int) else 0
+
+
+def _click_command():
+    """The app as a click command, its arguments shown in help as ``PATH...`` rather than with
+    Typer's Python type (``paths <list[str]>``)."""
+    command = typer.main.get_command(app)
+    stack = [command]
+    while stack:
+        cmd = stack.pop()
+        stack.extend(getattr(cmd, "commands", {}).values())
+        for param in cmd.params:
+            if isinstance(param, typer.core.TyperArgument):
+                param.display_type_rich = lambda ctx: None
+                param._rich_display_name = lambda p=param: _argument_label(p)
+                param._usage_display_name = lambda p=param: _argument_label(p, usage=True)
+    return command
+
+
+def _argument_label(param, usage: bool = False) -> str:
+    name = param.metavar or param.name.upper()
+    if param.nargs != 1 and not name.endswith("..."):
+        name += "..."
+    return f"[{name}]" if usage and not param.required else name
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: send what is still buffered nowhere, so that the
+    interpreter's final flush neither fails nor prints a warning."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a real file (captured in tests): nothing will be flushed to a pipe
 
 
 if __name__ == "__main__":
