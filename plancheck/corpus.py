@@ -8,21 +8,27 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
-from .areas import AREA_KEYS, REQUIRED_AREAS
+from .areas import AREA_KEYS
 from .errors import CorpusError
 from .rubric import CRITERIA, LABELS, TAGS, label_from_scores
 
 COLUMNS = ("document", "force", "area") + CRITERIA + ("label", "tags", "note", "grader", "graded_on")
+# Grades replaced by a correction (``grade --replace``) keep these two columns more in labels-history.csv.
+HISTORY_COLUMNS = COLUMNS + ("replaced_on", "replaced_by")
 SPLITS = ("train", "test")
 
 
 @dataclass(frozen=True)
 class Grade:
+    """One row of labels.csv; ``line`` is where its record starts, ``end_line`` where it ends."""
+
     document: str
     force: str
     area: str
@@ -33,14 +39,87 @@ class Grade:
     grader: str
     graded_on: str
     line: int
+    end_line: int = 0
 
 
-def parse_labels(text: str, source: str = "labels.csv") -> list[Grade]:
-    """Parse and validate labels; every problem is reported as ``file line N: ...``."""
+def read_text(path: str | Path) -> str:
+    """The text of a corpus file (UTF-8, a byte-order mark allowed).
+
+    Raises:
+        CorpusError: the file is missing or unreadable, or is not UTF-8 (with the line of the first bad byte).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: not found") from None
+    except IsADirectoryError:
+        raise CorpusError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise CorpusError(f"{path} line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}); "
+                          f"save the file as UTF-8") from None
+
+
+def csv_problem(exc: csv.Error) -> str:
+    """The csv module's complaint, said so that the writer of the file can fix it."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return (f"a field is longer than {csv.field_size_limit():,} characters; is a quote left unclosed, "
+                f"or a whole document pasted into one cell?")
+    return f"not valid CSV ({text})"
+
+
+def csv_records(text: str, source: str) -> Iterator[tuple[int, int, dict]]:
+    """``(first line, last line, row)`` of each record of a CSV text with a header row.
+
+    Raises:
+        CorpusError: ``source line N: ...`` where the CSV cannot be read any further.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        reader.fieldnames
+    except csv.Error as exc:
+        raise CorpusError(f"{source} line 1: {csv_problem(exc)}") from None
+    lines = text.split("\n")  # the reader's lines: io.StringIO splits on "\n" alone
+    while True:
+        line = reader.line_num + 1  # where the next record starts (one may span several lines)
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CorpusError(f"{source} line {line}: {csv_problem(exc)}") from None
+        while line < reader.line_num and lines[line - 1] in ("", "\r"):
+            line += 1  # blank lines before a record are skipped by the reader, not part of it
+        yield line, reader.line_num, row
+
+
+def csv_header(text: str, source: str) -> list[str]:
+    """The header row of a CSV text."""
+    try:
+        return list(csv.DictReader(io.StringIO(text)).fieldnames or [])
+    except csv.Error as exc:
+        raise CorpusError(f"{source} line 1: {csv_problem(exc)}") from None
+
+
+def parse_labels(text: str, source: str = "labels.csv", places: list[str] | None = None) -> list[Grade]:
+    """Parse and validate labels; every problem is reported as ``file line N: ...``.
+
+    Args:
+        text: the CSV text, header first.
+        source: the file named in messages.
+        places: where each data row came from, when not from ``source`` itself (a reviewer's grades
+            file, say): the i-th row's problems are then reported at ``places[i]``.
+    """
     if not text.strip():
         raise CorpusError(f"{source}: is empty; expected a header row {','.join(COLUMNS)}")
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    header = csv_header(text, source)
     missing = [c for c in COLUMNS if c not in header]
     extra = [c for c in header if c not in COLUMNS]
     if missing or extra:
@@ -48,10 +127,17 @@ def parse_labels(text: str, source: str = "labels.csv") -> list[Grade]:
                           f"expected {','.join(COLUMNS)}")
     grades: list[Grade] = []
     problems: list[str] = []
-    seen: dict[tuple[str, str], int] = {}
-    for row in reader:
-        line = reader.line_num
-        where = f"{source} line {line}"
+    seen: dict[tuple[str, str], str] = {}
+    records = csv_records(text, source)
+    for index in itertools.count():
+        try:
+            line, end_line, row = next(records)
+        except StopIteration:
+            break
+        except CorpusError as exc:
+            problems.append(exc.message)
+            break  # the reader cannot say where the next record starts
+        where = places[index] if places and index < len(places) else f"{source} line {line}"
         if None in row or any(v is None for v in row.values()):
             problems.append(f"{where}: wrong number of fields")
             continue
@@ -81,10 +167,11 @@ def parse_labels(text: str, source: str = "labels.csv") -> list[Grade]:
             problems.append(f"{where}: empty force")
         key = (doc, area)
         if key in seen:
-            problems.append(f"{where}: duplicate grade for {doc} / {area} (first at line {seen[key]})")
-        seen[key] = line
+            first = seen[key].removeprefix(f"{source} ")
+            problems.append(f"{where}: duplicate grade for {doc} / {area} (first at {first})")
+        seen[key] = where
         grades.append(Grade(doc, row["force"].strip(), area, scores, label, tags, row["note"].strip(),
-                            row["grader"].strip(), row["graded_on"].strip(), line))
+                            row["grader"].strip(), row["graded_on"].strip(), line, end_line))
     if problems:
         raise CorpusError("\n".join(problems[:50]) + (f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""))
     if not grades:
@@ -93,28 +180,18 @@ def parse_labels(text: str, source: str = "labels.csv") -> list[Grade]:
 
 
 def load_labels(path: str | Path) -> list[Grade]:
+    """The validated grades of a labels.csv file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise CorpusError(f"{path}: not found") from exc
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: is not UTF-8 text") from exc
-    return parse_labels(text, str(path))
+    return parse_labels(read_text(path), str(path))
 
 
 def load_split(path: str | Path) -> dict[str, str]:
     """force -> train|test."""
     path = Path(path)
     out: dict[str, str] = {}
-    try:
-        with path.open(encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except FileNotFoundError as exc:
-        raise CorpusError(f"{path}: not found") from exc
-    for i, row in enumerate(rows, start=2):
+    for _, line, row in csv_records(read_text(path), str(path)):
         if row.get("split") not in SPLITS or not row.get("force"):
-            raise CorpusError(f"{path} line {i}: expected force and split in {list(SPLITS)}")
+            raise CorpusError(f"{path} line {line}: expected force and split in {list(SPLITS)}")
         out[row["force"]] = row["split"]
     return out
 
@@ -134,6 +211,11 @@ class Corpus:
     @property
     def split_path(self) -> Path:
         return self.root / "split.csv"
+
+    @property
+    def history_path(self) -> Path:
+        """Grades replaced by corrections, with when and by whom (never read for training)."""
+        return self.root / "labels-history.csv"
 
     def grades(self) -> list[Grade]:
         grades = load_labels(self.labels_path)
@@ -181,6 +263,3 @@ def max_overlap(texts: dict[str, str], n: int = 5) -> list[tuple[float, str, str
         out.append((count / denom, a, b))
     return sorted(out, reverse=True)
 
-
-def required_missing(present: set[str], required: tuple[str, ...] = REQUIRED_AREAS) -> tuple[str, ...]:
-    return tuple(a for a in required if a not in present)

@@ -16,10 +16,6 @@ class PlancheckError(Exception):
         self.message = message
         self.path = path
 
-    def as_record(self) -> dict[str, str]:
-        """The ``{code, message}`` pair written into batch records."""
-        return {"code": self.code, "message": self.message}
-
 
 # Ingestion: one class per stable code.
 class IngestError(PlancheckError):
@@ -62,12 +58,6 @@ class LimitExceededError(IngestError):
     code = "limit_exceeded"
 
 
-class TimeoutError_(IngestError):
-    """Reading the file took longer than the per-file wall-clock limit."""
-
-    code = "timeout"
-
-
 class NotAFileError(IngestError):
     """The path is a directory, FIFO, socket or device, or is missing."""
 
@@ -80,7 +70,21 @@ class CorpusError(PlancheckError, ValueError):
 
 
 class ConfigError(PlancheckError, ValueError):
+    """A setting is unknown or out of range (a usage error: exit code 2)."""
+
     code = "config"
+
+
+class UsageError(PlancheckError, ValueError):
+    """Options that contradict each other, such as ``--format table -o scores.csv`` (exit code 2)."""
+
+    code = "usage"
+
+
+class OutputError(PlancheckError):
+    """An output file cannot be written or appended to as asked."""
+
+    code = "output"
 
 
 class ModelError(PlancheckError):
@@ -109,10 +113,6 @@ class PlancheckWarning(UserWarning):
 
 class PipelineFallbackWarning(PlancheckWarning):
     """The pinned English pipeline is absent; the rule-based fallback is in use."""
-
-
-class RecoveredFileWarning(PlancheckWarning):
-    """A damaged file was read by recovering from the damage; check the text."""
 
 
 class VersionDriftWarning(PlancheckWarning):

@@ -3,6 +3,8 @@
 A graded (document, area) counts as correctly segmented when segmentation finds the area and
 the section it gives holds most of the area's true words (and little of other areas' words).
 Missing-area detection is exact when the missing areas equal those absent from the markers.
+A document with no source (one added by ``plancheck grade``) has no markers to measure against:
+it is listed as not measured, never guessed at.
 """
 from __future__ import annotations
 
@@ -29,24 +31,23 @@ def _covered(true: Counter, found: Counter) -> float:
 
 @dataclass
 class SegmentationReport:
+    """Counts over the measured documents; ``unmeasured`` names the graded documents without a source."""
+
     graded: int = 0
     correct: int = 0
     documents: int = 0
     missing_exact: int = 0
     errors: list[str] = field(default_factory=list)
+    unmeasured: list[str] = field(default_factory=list)
 
     @property
     def section_accuracy(self) -> float:
         return self.correct / self.graded if self.graded else 0.0
 
-    def as_dict(self) -> dict:
-        return {"graded_sections": self.graded, "correct_area": self.correct,
-                "section_accuracy": round(self.section_accuracy, 4), "documents": self.documents,
-                "missing_areas_exact": self.missing_exact, "errors": self.errors}
-
 
 def evaluate_segmentation(corpus_root: str | Path = "corpus", config: Config | None = None,
                           min_coverage: float = 0.6) -> SegmentationReport:
+    """Segment every graded document that has a source and compare with the source's area markers."""
     config = config or Config()
     corpus = Corpus(Path(corpus_root))
     grades = corpus.grades()
@@ -55,7 +56,11 @@ def evaluate_segmentation(corpus_root: str | Path = "corpus", config: Config | N
         by_doc.setdefault(g.document, []).append(g.area)
     report = SegmentationReport()
     for document, areas in sorted(by_doc.items()):
-        source = parse_source(corpus.root / "sources" / (Path(document).stem + ".md"))
+        source_path = corpus.root / "sources" / (Path(document).stem + ".md")
+        if not source_path.is_file():
+            report.unmeasured.append(document)
+            continue
+        source = parse_source(source_path)
         truth = {k: _bag(v) for k, v in source.area_text().items()}
         seg = segment(read_document(corpus.documents_dir / document, config), config.required_areas)
         found = {s.area: _bag(s.text) for s in seg.sections}
@@ -69,6 +74,9 @@ def evaluate_segmentation(corpus_root: str | Path = "corpus", config: Config | N
             report.graded += 1
             if area not in found:
                 report.errors.append(f"{document}: {area} not found")
+                continue
+            if area not in truth:
+                report.errors.append(f"{document}: {area} is graded but its source marks no text as {area}")
                 continue
             recall = _covered(truth[area], found[area])
             precision = _covered(found[area], truth[area])

@@ -1,7 +1,7 @@
-"""Write records as a terminal table, CSV, JSON Lines or JSON; resume a JSON Lines output.
+"""Write records as a terminal table, CSV, JSON Lines or JSON; resume a JSON Lines or CSV output.
 
-JSON Lines output is appended one complete line at a time and flushed, so a run killed at any
-moment leaves a file whose complete lines all parse; ``--resume`` drops a torn last line and
+JSON Lines and CSV output is appended one complete line at a time and flushed, so a run killed at
+any moment leaves a file whose complete lines all parse; ``--resume`` drops a torn last line and
 skips the inputs already recorded (by path and SHA-256).
 """
 from __future__ import annotations
@@ -13,19 +13,65 @@ import os
 from pathlib import Path
 from typing import IO
 
+from .areas import AREA_KEYS
+from .errors import OutputError, UsageError
+from .rubric import CRITERIA
+
 FORMATS = ("table", "csv", "jsonl", "json")
-CSV_FIELDS = ("path", "sha256", "status", "error_code", "error_message", "verdict", "p_insufficient", "missing_areas",
-              "flagged_areas", "areas", "model")
+# The format a file name implies: ``-o scores.csv`` writes CSV without being told.
+SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".txt": "table"}
+RESUMABLE = ("jsonl", "csv")
+# One row per document. Each area has its own columns (a fixed set, so that files from different
+# batches line up): its probability, flag, the eight criterion scores and the reasons of a flag.
+AREA_FIELDS = ("p_insufficient", "flagged") + CRITERIA + ("reasons",)
+CSV_FIELDS = (("path", "sha256", "status", "error_code", "error_message", "verdict", "p_insufficient", "missing_areas",
+               "flagged_areas", "areas", "model")
+              + tuple(f"{area}.{name}" for area in AREA_KEYS for name in AREA_FIELDS))
+REASON_SEPARATOR = " | "
+
+
+def choose_format(fmt: str | None, output: Path | None) -> str:
+    """The output format: ``fmt`` if given, else the one ``output``'s extension implies, else ``table``.
+
+    Raises:
+        UsageError: an unknown format, a format that contradicts the file's extension
+            (``-f table -o scores.csv``), or a file whose extension implies no format.
+    """
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    implied = SUFFIX_FORMATS.get(output.suffix.lower()) if output is not None else None
+    if fmt is None:
+        if output is None:
+            return "table"
+        if implied is None:
+            raise UsageError(f"--output {output}: cannot tell the format from the file name; give --format "
+                             f"({', '.join(FORMATS)}) or name it .csv, .jsonl, .json or .txt")
+        return implied
+    if implied is not None and implied != fmt:
+        raise UsageError(f"--format {fmt} does not match --output {output} (a {output.suffix} file holds {implied}); "
+                         f"use --format {implied}, or another file name")
+    return fmt
 
 
 def csv_row(record: dict) -> dict:
+    """One CSV row of a record: the document's fields, then each area's columns (empty when absent)."""
     err = record.get("error") or {}
-    return {"path": record.get("path"), "sha256": record.get("sha256"), "status": record.get("status"),
-            "error_code": err.get("code", ""), "error_message": err.get("message", ""), "verdict": record.get("verdict") or "",
-            "p_insufficient": "" if record.get("p_insufficient") is None else f"{record['p_insufficient']:.3f}",
-            "missing_areas": ";".join(record.get("missing_areas") or []),
-            "flagged_areas": ";".join(a["area"] for a in record.get("areas") or [] if a.get("flagged")),
-            "areas": ";".join(a["area"] for a in record.get("areas") or []), "model": record.get("model") or ""}
+    row = {"path": record.get("path"), "sha256": record.get("sha256"), "status": record.get("status"),
+           "error_code": err.get("code", ""), "error_message": err.get("message", ""), "verdict": record.get("verdict") or "",
+           "p_insufficient": "" if record.get("p_insufficient") is None else f"{record['p_insufficient']:.3f}",
+           "missing_areas": ";".join(record.get("missing_areas") or []),
+           "flagged_areas": ";".join(a["area"] for a in record.get("areas") or [] if a.get("flagged")),
+           "areas": ";".join(a["area"] for a in record.get("areas") or []), "model": record.get("model") or ""}
+    for a in record.get("areas") or []:
+        if a.get("area") not in AREA_KEYS:
+            continue
+        prefix = a["area"] + "."
+        row[prefix + "p_insufficient"] = f"{a['p_insufficient']:.3f}" if a.get("p_insufficient") is not None else ""
+        row[prefix + "flagged"] = "yes" if a.get("flagged") else "no"
+        for c in CRITERIA:
+            row[prefix + c] = (a.get("criteria") or {}).get(c, "")
+        row[prefix + "reasons"] = REASON_SEPARATOR.join(a.get("reasons") or [])
+    return row
 
 
 def slim(record: dict) -> dict:
@@ -58,18 +104,24 @@ def table_lines(record: dict) -> list[str]:
 
 
 class RecordWriter:
-    """Streams records to ``out`` in ``fmt``; JSON is collected and written at the end."""
+    """Streams records to ``out`` in ``fmt``; JSON is collected and written at the end.
 
-    def __init__(self, out: IO[str], fmt: str):
+    ``header=False`` leaves out the CSV header, for appending to a file that has one (``--resume``).
+    ``written`` counts the records written (or collected, for JSON).
+    """
+
+    def __init__(self, out: IO[str], fmt: str, header: bool = True):
         self.out, self.fmt = out, fmt
         self.collected: list[dict] = []
+        self.written = 0
         self.csv = None
         if fmt == "csv":
-            self.csv = csv.DictWriter(out, fieldnames=CSV_FIELDS)
-            if not getattr(out, "_plancheck_resumed", False):
+            self.csv = csv.DictWriter(out, fieldnames=CSV_FIELDS, restval="")
+            if header:
                 self.csv.writeheader()
 
     def write(self, record: dict) -> None:
+        self.written += 1
         record = slim(record)
         if self.fmt == "jsonl":
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -88,8 +140,12 @@ class RecordWriter:
             self.out.flush()
 
 
-def read_done(path: Path) -> set[tuple[str, str]]:
-    """(path, sha256) of the complete records in a JSON Lines output; trims a torn last line."""
+def read_done(path: Path, fmt: str = "jsonl") -> set[tuple[str, str]]:
+    """(path, sha256) of the complete records in a JSON Lines or CSV output; trims a torn last line.
+
+    Raises:
+        OutputError: a CSV output whose columns are not this version's (appending would misalign them).
+    """
     done: set[tuple[str, str]] = set()
     if not path.exists():
         return done
@@ -98,7 +154,17 @@ def read_done(path: Path) -> set[tuple[str, str]]:
     if len(keep) != len(data):
         with open(path, "r+b") as fh:
             fh.truncate(len(keep))
-    for line in io.StringIO(keep.decode("utf-8", errors="replace")):
+    text = keep.decode("utf-8", errors="replace")
+    if fmt == "csv":
+        reader = csv.DictReader(io.StringIO(text))
+        try:
+            if text and tuple(reader.fieldnames or ()) != CSV_FIELDS:
+                raise OutputError(f"{path}: has other columns than this version of plancheck writes, so records "
+                                  f"cannot be appended to it; resume into a new file (or use --format jsonl)")
+            return {(r["path"], r["sha256"] or "") for r in reader if r.get("path")}
+        except csv.Error as exc:
+            raise OutputError(f"{path} line {reader.line_num}: not valid CSV ({exc}); cannot resume from it") from None
+    for line in io.StringIO(text):
         try:
             rec = json.loads(line)
         except ValueError:

@@ -13,7 +13,6 @@ import logging
 import multiprocessing as mp
 import os
 import signal
-import stat
 import time
 from collections import deque
 from multiprocessing.connection import wait
@@ -29,11 +28,16 @@ _DOCUMENT_SUFFIXES = (".pdf", ".docx", ".doc", ".txt", ".md", ".markdown")
 ErrorRecord = Callable[[str, str, str], dict]
 
 
-def collect_paths(inputs: Iterable[str]) -> list[str]:
+def collect_paths(inputs: Iterable[str], problems: list[str] | None = None) -> list[str]:
     """Files from paths, folders (searched recursively) and glob patterns, in a stable order.
 
     Entries that are not regular files (symlinks, FIFOs, sockets) are kept, so that each gets a
     record saying why it was not read; a path that matches nothing is kept for the same reason.
+
+    Args:
+        inputs: what the user named.
+        problems: if given, receives a message for each input that names nothing to read: a path
+            that does not exist, a pattern that matches nothing, a folder with no files in it.
     """
     out: list[str] = []
     seen: set[str] = set()
@@ -44,6 +48,7 @@ def collect_paths(inputs: Iterable[str]) -> list[str]:
             out.append(p)
 
     for item in inputs:
+        before = len(out)
         if any(ch in item for ch in "*?[") and not os.path.lexists(item):
             matches = sorted(glob.glob(item, recursive=True))
             for m in matches:
@@ -53,11 +58,21 @@ def collect_paths(inputs: Iterable[str]) -> list[str]:
                     add(m)
             if not matches:
                 add(item)
+                _note(problems, f"{item}: matches no file")
         elif _is_folder(item):
             _walk(item, add)
+            if len(out) == before:
+                _note(problems, f"{item}: holds no files to score (hidden files are skipped)")
         else:
             add(item)
+            if not os.path.lexists(item):
+                _note(problems, f"{item}: no such file or folder")
     return out
+
+
+def _note(problems: list[str] | None, message: str) -> None:
+    if problems is not None:
+        problems.append(message)
 
 
 def _is_folder(path: str) -> bool:
@@ -248,9 +263,3 @@ def run(paths: Iterable[str], task: Task, error: ErrorRecord, config: Config) ->
             if slot.proc.is_alive():
                 slot.stop() if slot.path is None else slot.kill()
 
-
-def is_regular_file(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
