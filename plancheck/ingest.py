@@ -32,7 +32,6 @@ MIN_TEXT_CHARS = 40
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\u200b\ufeff]")
 _PAGE_NUMBER = re.compile(r"^\s*(page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(\s*(of|/)\s*\d{1,4})?\s*$", re.I)
-_HYPHEN_BREAK = re.compile(r"(\w)-\n[ \t]*([a-z])")
 _PDF_OBJECT = re.compile(rb"^\s*(%[^\n]*\n\s*)?\d+\s+\d+\s+obj\b")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office 97-2003 (.doc, .xls, .ppt) compound file

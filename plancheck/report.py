@@ -1,11 +1,12 @@
 """Human-readable renderings: the model card in Markdown and the per-plan HTML report."""
 from __future__ import annotations
 
-import html
 import re
+from functools import lru_cache
 
 from .areas import AREA_NAMES
-from .rubric import CRITERIA
+from .ingest import name_of_force
+from .rubric import CRITERIA, QUESTIONS
 
 
 def _fmt(value) -> str:
@@ -95,36 +96,157 @@ def render_card_markdown(card: dict) -> str:
 _VERDICTS = {"needs_review": "Needs review", "sufficient": "Sufficient", None: "Could not be read"}
 _SCORE_WORDS = {0: "missing", 1: "vague", 2: "specific"}
 
-# Everything inline: the report is mailed and archived, so it must not fetch anything.
+# What a reviewer does about each error code; the message above it says what was found.
+_ADVICE = {
+    "no_text": "Run OCR on the file (or ask the force for a copy with a text layer) and resubmit it.",
+    "encrypted": "Ask the force for a copy without a password, or remove the protection, and resubmit it.",
+    "unsupported_type": "Save the plan as .docx or PDF and resubmit it.",
+    "empty": "The file is empty: ask the force to send the plan again.",
+    "unreadable": "The file is damaged: ask the force for a fresh copy, or open it and save it again as .docx or "
+                  "PDF, and resubmit it.",
+    "too_large": "Check that the file is the plan itself (not an archive or a bundle of scans); if it is, raise the "
+                 "setting named above or split the plan, and resubmit it.",
+    "too_many_pages": "Check that the file is the plan itself; if it is, raise the setting named above or split the "
+                      "plan, and resubmit it.",
+    "limit_exceeded": "Check that the file is the plan itself; if it is, open it and save it again as .docx or PDF "
+                      "(which drops what tripped the limit), and resubmit it.",
+    "timeout": "Try once more; if it fails again, open the plan and save it again as .docx or PDF, or ask the "
+               "force for a fresh copy, and resubmit it.",
+    "not_a_file": "Submit the plan file itself, not a folder, link or device.",
+    "changed": "The file kept changing while it was read: wait until it is completely written, then resubmit it.",
+    "not_routed": "Free space or fix permissions in the output folder, then run triage again; the log says where "
+                  "the file is.",
+}
+_DEFAULT_ADVICE = "Fix what the message above says, then resubmit the file."
+
+# Everything inline: the report is mailed and archived, so it must not fetch anything. Colours
+# are doubled by what prints in black and white: scores are written out, evidence is underlined
+# dashed (vague) or solid (specific) and tagged with its criterion.
 _CSS = """
 body { font: 16px/1.5 Georgia, "Times New Roman", serif; color: #111; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
-h1, h2, h3, th, .meta, .verdict { font-family: "Helvetica Neue", Arial, sans-serif; }
-h1 { margin-bottom: .2rem; }
+h1, h2, h3, th, .meta, .verdict, .force, .legend, sup.tag { font-family: "Helvetica Neue", Arial, sans-serif; }
+h1 { margin-bottom: .2rem; } .force { font-size: 1.2rem; margin: 0 0 .5rem; }
 .verdict { display: inline-block; padding: .3rem .8rem; font-size: 1.4rem; font-weight: bold; border: 3px solid; }
 .verdict-needs_review { color: #8a1c00; background: #ffe3d6; }
 .verdict-sufficient { color: #155724; background: #dff3e3; }
 .verdict-error, .error { color: #721c24; background: #f8d7da; }
 .error { border: 3px solid #721c24; padding: .8rem 1rem; margin: 1rem 0; }
+.advice { font-weight: bold; }
 .meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; font-size: .9rem; }
 .meta dt { font-weight: bold; } .meta dd { margin: 0; } code { font-size: .9em; }
 table.grid { border-collapse: collapse; width: 100%; font-size: .85rem; }
 .grid th, .grid td { border: 1px solid #555; padding: .25rem .35rem; text-align: center; }
-.grid th[scope=row] { text-align: left; }
+.grid th[scope=row] { text-align: left; } .grid small { display: block; color: #333; }
 .s0 { background: #f4b6b0; } .s1 { background: #ffe08a; } .s2 { background: #b9e4c1; }
 .grid td, .verdict, mark, .error { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 section.area { border-top: 2px solid #333; margin-top: 1.5rem; }
 .text { white-space: pre-wrap; border-left: 3px solid #ccc; padding-left: .8rem; }
-mark.vague { background: #ffd27f; } mark.specific { background: #c6ecd0; }
+mark.vague { background: #ffd27f; border-bottom: 2px dashed #000; }
+mark.specific { background: #c6ecd0; border-bottom: 2px solid #000; }
+sup.tag { font-size: .7rem; font-weight: bold; white-space: nowrap; }
+.legend { border: 1px solid #555; padding: .5rem 1rem; font-size: .9rem; break-inside: avoid; page-break-inside: avoid; }
+.legend dl { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; margin: .3rem 0; }
+.legend dt { font-weight: bold; } .legend dd { margin: 0; }
+.back { font-size: .85rem; }
 @media print {
   body { margin: 0; max-width: none; font-size: 11pt; }
+  a { color: inherit; text-decoration: none; } .back { display: none; }
   h2, h3, .section-head { break-after: avoid; page-break-after: avoid; break-inside: avoid; page-break-inside: avoid; }
   tr { break-inside: avoid; page-break-inside: avoid; }
 }
 """
 
+# All text from the record is escaped by autoescaping; the template adds the only markup.
+_TEMPLATE = """\
+{% macro body(a) -%}
+{% if a.reasons or a.unfound %}<ul class="reasons">{% for r in a.reasons %}<li>{{ r }}</li>{% endfor %}{% for c, s in a.unfound %}<li>{{ c }} evidence (not located in the text): &#8220;{{ s }}&#8221;</li>{% endfor %}</ul>
+{% endif %}
+{%- if a.segments %}<div class="text">{% for s in a.segments %}{% if s.kind %}<mark class="{{ s.kind }}" title="{{ s.names }}">{{ s.text }}</mark><sup class="tag">[{{ s.tag }}]</sup>{% else %}{{ s.text }}{% endif %}{% endfor %}</div>
+{% else %}<p><em>No text recorded.</em></p>
+{% endif %}
+<p class="back"><a href="#grid">Back to the scores</a></p>
+{%- endmacro %}
+{% macro section(a) -%}
+{% if a.flagged %}<section class="area flagged" id="{{ a.anchor }}"><div class="section-head">
+<h3>{{ a.name }}: flagged (p = {{ a.p }}{% if a.threshold %}, at or above the threshold {{ a.threshold }}{% endif %})</h3>
+{% if a.where %}<p class="where">{{ a.where }}</p>
+{% endif %}</div>
+{{ body(a) }}
+</section>
+{% else %}<section class="area unflagged" id="{{ a.anchor }}"><details>
+<summary>{{ a.name }} - not flagged (p = {{ a.p }}{% if a.threshold %}, below the threshold {{ a.threshold }}{% endif %}){% if a.where %} - {{ a.where }}{% endif %}</summary>
+{{ body(a) }}
+</details></section>
+{% endif %}
+{%- endmacro %}
+<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>plancheck report: {{ heading }}</title>
+<style>{{ css|safe }}</style></head><body>
+<header>
+{% if force %}<p class="force">Force: <strong>{{ force }}</strong></p>
+{% endif %}<h1>{{ heading }}</h1>
+<p class="verdict verdict-{{ verdict_class }}">{{ verdict_label }}</p>
+<dl class="meta">
+<dt>File</dt><dd><span title="{{ path }}">{{ file_name }}</span></dd>
+{% for key, value in meta %}<dt>{{ key }}</dt><dd>{{ value }}</dd>
+{% endfor %}<dt>SHA-256</dt><dd>{% if sha %}<code title="{{ sha }}">{{ sha[:12] }}...</code>{% else %}unknown{% endif %}</dd>
+</dl></header>
+{% for warning in warnings %}<p><strong>Warning:</strong> {{ warning }}</p>
+{% endfor %}
+{%- if failed %}
+<div class="error" role="alert"><h2>The document could not be read</h2>
+<p><strong>Error code:</strong> <code>{{ error_code }}</code></p>
+<p>{{ error_message }}</p>
+<p class="advice">What to do: {{ advice }}</p>
+<p>No sections were assessed.</p></div>
+{% else %}
+<h2>Required areas</h2>
+{% if missing %}<p><strong>Not found in the plan</strong> (each missing area is a reason for review by itself):</p>
+<ul class="missing">
+{% for key, name in missing %}<li>{{ name }} (<code>{{ key }}</code>)</li>
+{% endfor %}</ul>
+{% else %}<p>All required areas were found.</p>
+{% endif %}
+<h2 id="grid">Scores by area and criterion</h2>
+<p>0 = missing, 1 = vague, 2 = specific; below each score, the model's probability that the criterion is
+specific (score 2). {% if threshold %}A section is flagged when its p(insufficient) is at or above the model's
+threshold, <strong>{{ threshold }}</strong>.{% else %}Sections at or above the model's threshold are flagged.{% endif %}
+Each area's name leads to its section.</p>
+{% if areas %}<table class="grid">
+<thead><tr><th scope="col">area</th>{% for c in criteria %}<th scope="col">{{ c }}</th>{% endfor %}<th scope="col">p(insufficient)</th><th scope="col">flagged</th></tr></thead>
+<tbody>
+{% for a in areas %}<tr><th scope="row"><a href="#{{ a.anchor }}">{{ a.name }}</a></th>
+{%- for cell in a.cells %}{% if cell.word %}<td class="s{{ cell.score }}">{{ cell.score }} {{ cell.word }}{% if cell.p %} <small>({{ cell.p }})</small>{% endif %}</td>{% else %}<td>-</td>{% endif %}{% endfor -%}
+<td>{{ a.p }}</td>{% if a.flagged %}<td><strong>FLAGGED</strong></td>{% else %}<td>no</td>{% endif %}</tr>
+{% endfor %}</tbody></table>
+{% else %}<p>No sections were found.</p>
+{% endif %}
+{% if marked %}<div class="legend" id="legend"><h2>Reading the highlights</h2>
+<p>In each section's text, the sentences behind a criterion's score are highlighted, and a tag after each
+names the criterion and its score, such as <sup class="tag">[owner: vague]</sup>.</p>
+<dl><dt><mark class="vague">vague</mark></dt><dd>dashed underline: the sentence meets the criterion only vaguely (score 1)</dd>
+<dt><mark class="specific">specific</mark></dt><dd>solid underline: the sentence meets it specifically (score 2)</dd>
+{% for c, question in questions %}<dt>{{ c }}</dt><dd>{{ question }}</dd>
+{% endfor %}</dl></div>
+{% endif %}
+<h2>Flagged sections ({{ flagged|length }} of {{ areas|length }})</h2>
+{% for a in flagged %}{{ section(a) }}{% endfor %}
+{% if others %}<h2>Other sections</h2>
+{% for a in others %}{{ section(a) }}{% endfor %}
+{% endif %}
+{%- endif %}
+</body></html>
+"""
 
-def _e(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+
+@lru_cache(maxsize=1)
+def _template():
+    from jinja2 import Environment, StrictUndefined
+
+    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, keep_trailing_newline=True)
+    return env.from_string(_TEMPLATE)
 
 
 def _pages(pages) -> str:
@@ -139,11 +261,12 @@ def _pages(pages) -> str:
     return "pp. " + ", ".join(map(str, nums))
 
 
-def _highlight(text: str, evidence: dict, criteria: dict) -> tuple[str, list[tuple[str, str]]]:
-    """Escaped ``text`` with evidence sentences in <mark>, and the sentences not found in it.
+def _segments(text: str, evidence: dict, criteria: dict) -> tuple[list[dict], list[tuple[str, str]]]:
+    """``text`` cut into plain and highlighted pieces, and the evidence sentences not found in it.
 
     Sentences are matched word by word across any whitespace, since extraction may have
-    reflowed line breaks and spaces.
+    reflowed line breaks and spaces. Each highlight carries the criteria it supports with their
+    scores, for its tag.
     """
     spans: dict[tuple[int, int], list[str]] = {}
     unfound: list[tuple[str, str]] = []
@@ -152,58 +275,61 @@ def _highlight(text: str, evidence: dict, criteria: dict) -> tuple[str, list[tup
             words = str(sentence).split()
             m = re.search(r"\s+".join(map(re.escape, words)), text) if words else None
             if m is None:
-                unfound.append((c, str(sentence)))
+                unfound.append((str(c), str(sentence)))
             elif c not in spans.setdefault(m.span(), []):
-                spans[m.span()].append(c)
-    out, pos = [], 0
+                spans[m.span()].append(str(c))
+    out: list[dict] = []
+    pos = 0
     for (start, end), names in sorted(spans.items()):
         if start < pos:  # overlaps a sentence already marked; its words are highlighted anyway
             continue
-        kind = "specific" if criteria.get(names[0]) == 2 else "vague"
-        out.append(_e(text[pos:start]))
-        out.append(f'<mark class="{kind}" title="{_e(", ".join(names))}">{_e(text[start:end])}</mark>')
+        scores = [criteria.get(n) for n in names]
+        out.append({"text": text[pos:start], "kind": None})
+        out.append({"text": text[start:end], "names": ", ".join(names),
+                    "kind": "specific" if all(s == 2 for s in scores) else "vague",
+                    "tag": "; ".join(f"{n}: {_SCORE_WORDS.get(s, 'evidence')}" for n, s in zip(names, scores))})
         pos = end
-    out.append(_e(text[pos:]))
-    return "".join(out), unfound
+    out.append({"text": text[pos:], "kind": None})
+    return [s for s in out if s["text"]], unfound
 
 
-def _grid(areas: list[dict]) -> list[str]:
-    head = "".join(f'<th scope="col">{_e(c)}</th>' for c in CRITERIA)
-    rows = ['<table class="grid">', f'<thead><tr><th scope="col">area</th>{head}'
-            '<th scope="col">p(insufficient)</th><th scope="col">flagged</th></tr></thead>', "<tbody>"]
-    for a in areas:
-        cells = []
-        for c in CRITERIA:
-            score = (a.get("criteria") or {}).get(c)
-            word = _SCORE_WORDS.get(score)
-            cells.append(f'<td class="s{score}">{_e(score)} {word}</td>' if word else "<td>-</td>")
-        flag = "<td><strong>FLAGGED</strong></td>" if a.get("flagged") else "<td>no</td>"
-        rows.append(f'<tr><th scope="row">{_e(AREA_NAMES.get(a.get("area"), a.get("area")))}</th>{"".join(cells)}'
-                    f'<td>{_e(_fmt(a.get("p_insufficient")))}</td>{flag}</tr>')
-    return rows + ["</tbody></table>"]
+def _anchor(key: str, taken: set[str]) -> str:
+    """A fragment id for an area's section, unique within the page."""
+    base = "area-" + (re.sub(r"[^a-z0-9_-]+", "-", key.lower()).strip("-") or "section")
+    anchor, n = base, 1
+    while anchor in taken:
+        n += 1
+        anchor = f"{base}-{n}"
+    taken.add(anchor)
+    return anchor
 
 
-def _section(a: dict) -> list[str]:
-    name = _e(AREA_NAMES.get(a.get("area"), a.get("area")))
-    where = "; ".join(filter(None, [" / ".join(map(str, a.get("headings") or ())), _pages(a.get("pages"))]))
-    text, unfound = _highlight(str(a.get("text") or ""), a.get("evidence") or {}, a.get("criteria") or {})
-    reasons = [_e(r) for r in a.get("reasons") or ()]
-    reasons += [f"{_e(c)} evidence (not located in the text): &#8220;{_e(s)}&#8221;" for c, s in unfound]
-    p = _e(_fmt(a.get("p_insufficient")))
-    body = [f'<ul class="reasons">{"".join(f"<li>{r}</li>" for r in reasons)}</ul>' if reasons else "",
-            f'<div class="text">{text}</div>' if text else "<p><em>No text recorded.</em></p>"]
-    if not a.get("flagged"):
-        return ['<section class="area unflagged"><details>',
-                f"<summary>{name} - not flagged (p = {p}){' - ' + _e(where) if where else ''}</summary>", *body,
-                "</details></section>"]
-    return ['<section class="area flagged"><div class="section-head">', f"<h3>{name}: flagged (p = {p})</h3>",
-            f'<p class="where">{_e(where)}</p>' if where else "", "</div>", *body, "</section>"]
+def _area_view(a: dict, taken: set[str]) -> dict:
+    key = str(a.get("area"))
+    criteria = a.get("criteria") or {}
+    p_specific = a.get("p_specific") or {}
+    cells = []
+    for c in CRITERIA:
+        score = criteria.get(c)
+        p = p_specific.get(c)
+        cells.append({"score": score, "word": _SCORE_WORDS.get(score),
+                      "p": f"{p:.2f}" if isinstance(p, (int, float)) else ""})
+    segments, unfound = _segments(str(a.get("text") or ""), a.get("evidence") or {}, criteria)
+    threshold = a.get("threshold")
+    return {"anchor": _anchor(key, taken), "name": AREA_NAMES.get(key, key), "cells": cells,
+            "p": _fmt(a.get("p_insufficient")), "flagged": bool(a.get("flagged")),
+            "threshold": _fmt(threshold) if isinstance(threshold, (int, float)) else "",
+            "where": "; ".join(filter(None, [" / ".join(map(str, a.get("headings") or ())), _pages(a.get("pages"))])),
+            "reasons": [str(r) for r in a.get("reasons") or ()], "unfound": unfound, "segments": segments}
 
 
 def render_html(record: dict) -> str:
     """One plan's scored record as a self-contained, print-friendly HTML5 page.
 
-    All text from the record (path, title, headings, reasons, evidence, section text) is
+    The page names the force (the record's ``force``, or the force its title names), gives the
+    verdict, the model's flag threshold, a grid of scores whose rows lead to the sections, each
+    section's evidence highlighted and tagged with its criterion (with a legend that prints), and
+    for a file that could not be read, what to do about it. All text from the record is
     untrusted and escaped; the page loads no external assets and runs no scripts.
 
     Args:
@@ -215,48 +341,28 @@ def render_html(record: dict) -> str:
     """
     path = str(record.get("path") or "")
     name = re.split(r"[\\/]", path)[-1] or path
-    title = record.get("title")
+    title = str(record.get("title") or "")
+    force = str(record.get("force") or "") or name_of_force(title)
     failed = record.get("status") == "error"
     verdict = None if failed else record.get("verdict")
-    label = _VERDICTS.get(verdict, str(verdict))
-    sha = record.get("sha256")
-    meta = [("File", f'<span title="{_e(path)}">{_e(name)}</span>'), ("Title", _e(title) if title else ""),
-            ("Kind", _e(record.get("kind") or "")), ("Pages", _e(record.get("pages") or "")),
-            ("Words", _e(record.get("words") or "")), ("Model", _e(record.get("model") or "none")),
-            ("SHA-256", f'<code title="{_e(sha)}">{_e(sha[:12])}...</code>' if sha else "unknown")]
+    meta = [("Title", title), ("Kind", record.get("kind")), ("Pages", record.get("pages")),
+            ("Words", record.get("words")), ("Model", record.get("model") or "none")]
+    taken: set[str] = set()
+    areas = [_area_view(a, taken) for a in record.get("areas") or ()]
+    thresholds = sorted({a["threshold"] for a in areas if a["threshold"]})
     if not failed:
-        meta.append(("Highest p(insufficient)", _e(_fmt(record.get("p_insufficient")))))
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>plancheck report: {_e(title or name)}</title>", f"<style>{_CSS}</style></head><body>",
-             f"<header><h1>{_e(title or name)}</h1>",
-             f'<p class="verdict verdict-{"error" if failed else _e(verdict)}">{_e(label)}</p>',
-             '<dl class="meta">', *(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in meta if v), "</dl></header>"]
-    parts += [f"<p><strong>Warning:</strong> {_e(w)}</p>" for w in record.get("warnings") or ()]
-    if failed:
-        err = record.get("error") or {}
-        parts += ['<div class="error" role="alert"><h2>The document could not be read</h2>',
-                  f'<p><strong>Error code:</strong> <code>{_e(err.get("code"))}</code></p>',
-                  f'<p>{_e(err.get("message"))}</p><p>No sections were assessed.</p></div>', "</body></html>"]
-        return "\n".join(parts) + "\n"
-    missing = record.get("missing_areas") or []
-    parts.append("<h2>Required areas</h2>")
-    if missing:
-        parts += ['<p><strong>Not found in the plan</strong> (each missing area is a reason for review by itself):</p>',
-                  '<ul class="missing">', *(f"<li>{_e(AREA_NAMES.get(k, k))} (<code>{_e(k)}</code>)</li>" for k in missing),
-                  "</ul>"]
-    else:
-        parts.append("<p>All required areas were found.</p>")
-    areas = record.get("areas") or []
-    flagged = [a for a in areas if a.get("flagged")]
-    parts += ["<h2>Scores by area and criterion</h2>",
-              "<p>0 = missing, 1 = vague, 2 = specific. Sections at or above the model's threshold are flagged.</p>"]
-    parts += _grid(areas) if areas else ["<p>No sections were found.</p>"]
-    parts.append(f"<h2>Flagged sections ({len(flagged)} of {len(areas)})</h2>")
-    for a in flagged:
-        parts += _section(a)
-    if len(flagged) < len(areas):
-        parts.append("<h2>Other sections</h2>")
-        parts += [line for a in areas if not a.get("flagged") for line in _section(a)]
-    parts.append("</body></html>")
-    return "\n".join(p for p in parts if p) + "\n"
+        meta.append(("Highest p(insufficient)", _fmt(record.get("p_insufficient"))))
+        if thresholds:
+            meta.append(("Flag threshold", ", ".join(thresholds)))
+    err = record.get("error") or {}
+    return _template().render(
+        css=_CSS, heading=title or name, force=force, path=path, file_name=name,
+        sha=str(record.get("sha256") or ""), meta=[(k, str(v)) for k, v in meta if v not in (None, "")],
+        verdict_class="error" if failed else str(verdict), verdict_label=_VERDICTS.get(verdict, str(verdict)),
+        warnings=[str(w) for w in record.get("warnings") or ()], failed=failed,
+        error_code=str(err.get("code") or ""), error_message=str(err.get("message") or ""),
+        advice=_ADVICE.get(str(err.get("code")), _DEFAULT_ADVICE),
+        missing=[(str(k), AREA_NAMES.get(k, str(k))) for k in record.get("missing_areas") or ()],
+        threshold=", ".join(thresholds), criteria=CRITERIA, areas=areas,
+        flagged=[a for a in areas if a["flagged"]], others=[a for a in areas if not a["flagged"]],
+        marked=any(s["kind"] for a in areas for s in a["segments"]), questions=list(QUESTIONS.items()))

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from plancheck.areas import AREA_NAMES
-from plancheck.rubric import CRITERIA
+from plancheck.rubric import CRITERIA, QUESTIONS
 from plancheck.report import render_html
 
 HOSTILE = "<script>alert(1)</script>"
@@ -19,7 +19,8 @@ def make_area(area: str = "serious_organised_crime", flagged: bool = True, **cha
     scores = dict(zip(CRITERIA, (2, 1, 2, 1, 0, 2, 1, 2)))
     record = {
         "area": area, "headings": ["3. Serious and organised crime"], "pages": [4, 5],
-        "p_insufficient": 0.82 if flagged else 0.1, "flagged": flagged, "criteria": scores,
+        "p_insufficient": 0.82 if flagged else 0.1, "threshold": 0.5, "flagged": flagged, "criteria": scores,
+        "p_specific": dict(zip(CRITERIA, (0.93, 0.4, 0.88, 0.31, 0.05, 0.9, 0.35, 0.97))),
         "reasons": ["owner: vague - 'an owner will be appointed in due course.'",
                     "timescales: missing - no dates, deadlines or milestones for the actions found"],
         "evidence": {"owner": [VAGUE], "actions": [SPECIFIC]},
@@ -87,7 +88,13 @@ def grid_rows(page: str) -> list[list[str]]:
 
 
 def flagged_sections(page: str) -> list[str]:
-    return re.findall(r'<section class="area flagged">.*?</section>', page, flags=re.S)
+    return re.findall(r'<section class="area flagged"[^>]*>.*?</section>', page, flags=re.S)
+
+
+def print_css(page: str) -> str:
+    """The rules of the page's ``@media print`` block."""
+    block = page.split("@media print {", 1)[1]
+    return block.split("\n}\n", 1)[0]
 
 
 @pytest.mark.parametrize("verdict,label", [("needs_review", "Needs review"), ("sufficient", "Sufficient")])
@@ -110,17 +117,18 @@ def test_report_grid_has_one_row_per_area_with_scores():
     rows = grid_rows(render_html(make_record(areas)))
     assert len(rows) == 2
     assert rows[0][0] == AREA_NAMES["serious_organised_crime"]
-    assert rows[0][1:9] == ["2 specific", "1 vague", "2 specific", "1 vague", "0 missing", "2 specific",
-                            "1 vague", "2 specific"]
+    assert rows[0][1:9] == ["2 specific (0.93)", "1 vague (0.40)", "2 specific (0.88)", "1 vague (0.31)",
+                            "0 missing (0.05)", "2 specific (0.90)", "1 vague (0.35)", "2 specific (0.97)"]
     assert rows[0][9:] == ["0.820", "FLAGGED"]
-    assert rows[1][1:] == ["2 specific"] * 8 + ["0.100", "no"]
+    assert [cell.split(" (")[0] for cell in rows[1][1:9]] == ["2 specific"] * 8
+    assert rows[1][9:] == ["0.100", "no"]
 
 
 def test_report_grid_cells_coloured_by_score():
     page = render_html(make_record())
-    assert '<td class="s0">0 missing</td>' in page
-    assert '<td class="s1">1 vague</td>' in page
-    assert '<td class="s2">2 specific</td>' in page
+    assert '<td class="s0">0 missing <small>(0.05)</small></td>' in page
+    assert '<td class="s1">1 vague <small>(0.40)</small></td>' in page
+    assert '<td class="s2">2 specific <small>(0.93)</small></td>' in page
     assert "print-color-adjust: exact" in page and "@media print" in page
 
 
@@ -144,7 +152,7 @@ def test_report_lists_evidence_not_found_in_text_under_reasons():
 def test_report_collapses_unflagged_sections():
     page = render_html(make_record([make_area(flagged=False)], verdict="sufficient"))
     assert flagged_sections(page) == []
-    assert re.search(r'<section class="area unflagged"><details>\s*<summary>', page)
+    assert re.search(r'<section class="area unflagged"[^>]*><details>\s*<summary>', page)
 
 
 def test_report_lists_missing_areas():
@@ -210,3 +218,90 @@ def test_report_is_self_contained(record):
     assert page.startswith("<!DOCTYPE html>")
     for external in ("http://", "https://", "<link", "<script", "src=", "@import", "url("):
         assert external not in page.lower()
+
+
+def test_report_tags_each_highlight_with_its_criterion_and_score():
+    [section] = flagged_sections(render_html(make_record()))
+    assert re.search(r'appointed in due course\.</mark><sup class="tag">\[owner: vague\]</sup>', section)
+    assert re.search(r'31 March 2010\.</mark><sup class="tag">\[actions: specific\]</sup>', section)
+
+
+def test_report_tags_a_sentence_behind_two_criteria_with_both():
+    area = make_area(evidence={"owner": [VAGUE], "timescales": [VAGUE]})
+    [section] = flagged_sections(render_html(make_record([area])))
+    assert '<sup class="tag">[owner: vague; timescales: missing]</sup>' in section
+
+
+def test_report_legend_explains_highlights_and_prints():
+    page = render_html(make_record())
+    legend = page.split('<div class="legend"', 1)[1].split("</div>", 1)[0]
+    assert '<mark class="vague">' in legend and '<mark class="specific">' in legend
+    assert "[owner: vague]" in legend
+    for criterion, question in QUESTIONS.items():
+        assert f"<dt>{criterion}</dt>" in legend and question.split("'")[0] in legend
+    # Nothing hides the legend or the tags on paper, and vague and specific differ without colour.
+    printed = print_css(page)
+    assert "legend" not in printed and "tag" not in printed and "mark" not in printed
+    assert re.search(r"mark\.vague \{[^}]*dashed", page) and re.search(r"mark\.specific \{[^}]*solid", page)
+
+
+def test_report_has_no_legend_without_highlights():
+    area = make_area(evidence={})
+    assert 'class="legend"' not in render_html(make_record([area]))
+
+
+def test_report_grid_rows_link_to_their_sections():
+    areas = [make_area(), make_area("counter_terrorism", flagged=False), make_area("counter_terrorism", flagged=False)]
+    page = render_html(make_record(areas))
+    links = re.findall(r'<th scope="row"><a href="#([^"]+)">', page)
+    ids = re.findall(r'<section class="area [a-z]+" id="([^"]+)">', page)
+    assert len(links) == 3 and len(set(links)) == 3
+    assert sorted(links) == sorted(ids)
+    assert links[0] == "area-serious_organised_crime"
+    assert page.count('<a href="#grid">') == 3 and '<h2 id="grid">' in page
+
+
+def test_report_shows_threshold():
+    page = render_html(make_record([make_area(), make_area("counter_terrorism", flagged=False)]))
+    header = page.split("</header>")[0]
+    assert "<dt>Flag threshold</dt><dd>0.500</dd>" in header
+    assert "at or above the model's\nthreshold, <strong>0.500</strong>" in page
+    assert "flagged (p = 0.820, at or above the threshold 0.500)" in page
+    assert "not flagged (p = 0.100, below the threshold 0.500)" in page
+
+
+def test_report_without_threshold_or_p_specific_still_renders():
+    area = make_area()
+    del area["threshold"], area["p_specific"]
+    page = render_html(make_record([area]))
+    assert "Flag threshold" not in page and "flagged (p = 0.820)" in page
+    assert grid_rows(page)[0][1] == "2 specific"
+
+
+@pytest.mark.parametrize("changes,force", [
+    ({}, "Larkmere Police"),
+    ({"title": "STOURHOLME CONSTABULARY - PROTECTIVE SERVICES PLAN"}, "Stourholme Constabulary"),
+    ({"title": "Protective Services Plan", "force": "Hollowfield Constabulary"}, "Hollowfield Constabulary"),
+])
+def test_report_names_the_force(changes, force):
+    header = render_html(make_record(**changes)).split("</header>")[0]
+    assert f'<p class="force">Force: <strong>{force}</strong></p>' in header
+
+
+def test_report_names_no_force_when_none_is_known():
+    page = render_html(make_record(title="Protective Services Plan 2009-2011"))
+    assert 'class="force"' not in page
+
+
+@pytest.mark.parametrize("code,advice", [
+    ("no_text", "What to do: Run OCR on the file"),
+    ("encrypted", "What to do: Ask the force for a copy without a password"),
+    ("unsupported_type", "What to do: Save the plan as .docx or PDF and resubmit it."),
+    ("timeout", "What to do: Try once more"),
+    ("something_new", "What to do: Fix what the message above says, then resubmit the file."),
+])
+def test_report_error_record_says_what_to_do(code, advice):
+    record = error_record()
+    record["error"]["code"] = code
+    page = render_html(record)
+    assert f'<p class="advice">{advice}' in page
