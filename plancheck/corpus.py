@@ -154,7 +154,9 @@ def parse_labels(text: str, source: str = "labels.csv", places: list[str] | None
             else:
                 scores[c] = int(value)
         label = row["label"].strip()
-        if label not in LABELS:
+        if not label and len(scores) < len(CRITERIA):
+            pass  # the scores' problem is said; the label follows from them (a grades file may leave it out)
+        elif label not in LABELS:
             problems.append(f"{where}: unknown label {label!r}; expected one of {list(LABELS)}")
         elif len(scores) == len(CRITERIA) and label_from_scores(scores) != label:
             problems.append(f"{where}: label {label!r} contradicts the criteria {scores} "
