@@ -173,3 +173,30 @@ def test_messages_progress_without_a_terminal_is_plain_lines(capsys):
             progress.step(f"plan-{n}.pdf")
     err = capsys.readouterr().err
     assert progress.bar is None and "progress: 4/4 files (100%" in err and "\x1b[" not in err
+
+
+def test_messages_a_real_ctrl_c_reaches_the_message(plans, tmp_path):
+    """SIGINT, as a terminal sends it, while a file is being scored."""
+    import signal
+
+    out = tmp_path / "scores.jsonl"
+    script = textwrap.dedent(f"""
+        import sys, time
+        import plancheck.cli
+        record = {RECORD!r}
+        def slow(paths, config, model):
+            yield dict(record, path=paths[0])
+            print("one written", file=sys.stderr, flush=True)
+            while True:  # the second file never finishes
+                time.sleep(0.05)
+        plancheck.cli._score_stream = slow
+        sys.exit(plancheck.cli.main(["score", {str(plans)!r}, "-o", {str(out)!r}, "-q"]))
+    """)
+    with subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stderr.readline().strip() == "one written"
+        proc.send_signal(signal.SIGINT)
+        err = proc.stderr.read()
+        code = proc.wait()
+    assert code == EXIT_INTERRUPTED
+    assert f"1 of 5 record(s) written to {out}" in err and "--resume" in err and "Traceback" not in err
+    assert len(out.read_text().splitlines()) == 1
