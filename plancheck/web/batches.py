@@ -130,14 +130,19 @@ def _key(*parts: str) -> str:
 
 
 def force_name(record: dict, forces: dict[str, str] | None = None) -> str:
-    """The force a plan belongs to: the record's ``force``, the corpus's name for the document, or
-    words of the file name ("larkmere-2009.docx" -> "Larkmere")."""
+    """The force a plan belongs to: the record's ``force``, the corpus's name for the document, a
+    force named in the plan's title, or words of the file name ("larkmere-2009.docx" -> "Larkmere")."""
     if record.get("force"):
         return str(record["force"])
     names = [re.split(r"[\\/]", str(record.get(k) or ""))[-1] for k in ("path", "submitted_as")]
     for name in names:
         if forces and name in forces:
             return forces[name]
+    from ..ingest import name_of_force
+
+    titled = name_of_force(str(record.get("title") or ""))
+    if titled:
+        return titled
     name = names[0] or names[1]
     stem = name.split(".")[0] if not name.startswith(".") else name
     words = [w for w in re.split(r"[-_\s]+", stem) if w and not re.fullmatch(r"\d+", w) and w.lower() not in _NAME_NOISE]

@@ -47,8 +47,9 @@
       var x = a.getAttribute("data-sort-" + key), y = b.getAttribute("data-sort-" + key);
       var nx = parseFloat(x), ny = parseFloat(y);
       var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
+      if (desc) { c = -c; }
       if (c === 0) { c = String(a.getAttribute("data-sort-force")).localeCompare(String(b.getAttribute("data-sort-force"))); }
-      return desc ? -c : c;
+      return c;
     });
     rows.forEach(function (r) { body.appendChild(r); });
   }
