@@ -230,8 +230,8 @@ def _stream(client, paths: list[str], config: Config, files: ModelFiles, send) -
     def submit() -> None:
         while pending and len(owner) < window:
             path = pending.pop()
-            future = client.submit(score_file, send(path), config, files.sha256, key=f"plancheck-{batch}-{len(paths) - len(pending)}",
-                                   pure=False)
+            future = client.submit(score_file, send(path), config, files.sha256, pure=False,
+                                   key=_key(batch, len(paths) - len(pending), path))
             owner[future] = path
             finished.add(future)
 
@@ -258,6 +258,12 @@ def _stream(client, paths: list[str], config: Config, files: ModelFiles, send) -
         if n % MIN_WINDOW == 0:
             window = _window(client)  # workers may have joined or left
         submit()
+
+
+def _key(batch: str, number: int, path: str) -> str:
+    """A task's key: unique to the batch, and naming its file for whoever watches the cluster's dashboard."""
+    name = os.path.basename(path).encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+    return f"plancheck-{batch}-{number}-{name[:80]}"
 
 
 def _window(client) -> int:

@@ -1,0 +1,232 @@
+"""The dask backend on a LocalCluster of two worker processes: the records of a local run, a
+worker killed mid-batch loses nothing, a hostile file costs one record and no Dask worker."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import hostile  # noqa: E402
+from plancheck.cli import main  # noqa: E402
+from plancheck.config import default_models  # noqa: E402
+from plancheck.runner import collect_paths  # noqa: E402
+
+pytestmark = [pytest.mark.slow, pytest.mark.english]
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+# --- worker plugins that stand in for what cannot be built as a file ------------------------------
+# They are pickled by reference: the workers import this module (they inherit the test's sys.path).
+
+class KillWorker(distributed.WorkerPlugin):
+    """Kill the Dask worker process (SIGKILL) as a task for a file called ``name`` starts running.
+
+    With ``marker``, only the first such start anywhere kills (the marker file is created
+    exclusively); without it, every start does.
+    """
+
+    def __init__(self, name: str, marker: str | None = None):
+        self.name_suffix, self.marker = f"-{name}", marker
+        self.name = f"test-kill-{name}"
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        if finish != "executing" or not str(key).endswith(self.name_suffix):
+            return
+        if self.marker:
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class BlockingReader(distributed.WorkerPlugin):
+    """Make reading the file called ``hostile.BLOCKING_NAME`` block forever on this worker, as a
+    reader stuck in a parser would (the forked readers inherit the patched function)."""
+
+    name = "test-blocking-reader"
+
+    def setup(self, worker) -> None:
+        import threading
+
+        import plancheck.score
+
+        real = plancheck.score.read_document
+        self.real = real
+
+        def read_or_block(path, config):
+            if Path(path).name == hostile.BLOCKING_NAME:
+                threading.Event().wait()  # never set
+            return real(path, config)
+
+        plancheck.score.read_document = read_or_block
+
+    def teardown(self, worker) -> None:
+        import plancheck.score
+
+        plancheck.score.read_document = self.real
+
+
+def _reader_children() -> int:
+    import psutil
+
+    return len(psutil.Process().children(recursive=True))
+
+
+# --- fixtures ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0") as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    with distributed.Client(cluster, set_as_default=False) as c:
+        yield c
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Path:
+    return hostile.write_config(tmp_path / "plancheck.toml", model_dir=str(default_models()))
+
+
+def _score(*args: str) -> int:
+    return main(["score", *map(str, args), "--quiet"])
+
+
+def _records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _canonical(records: list[dict]) -> list[str]:
+    return sorted(json.dumps(r, sort_keys=True) for r in records)
+
+
+# --- tests ------------------------------------------------------------------------------------------
+
+def test_dask_records_equal_local_run(cluster, tmp_path, settings):
+    local, remote = tmp_path / "local.jsonl", tmp_path / "dask.jsonl"
+    code_local = _score(EXAMPLES, "-f", "jsonl", "-o", local, "--jobs", "2", "--config", settings)
+    code_dask = _score(EXAMPLES, "-f", "jsonl", "-o", remote, "--config", settings,
+                       "--backend", "dask", "--scheduler", cluster.scheduler_address)
+    assert code_dask == code_local == 1  # the scanned example has no text: one error record
+    assert sorted(r["path"] for r in _records(local)) == sorted(collect_paths([str(EXAMPLES)]))
+    assert _canonical(_records(remote)) == _canonical(_records(local))
+
+
+def test_dask_resume_skips_recorded_files(cluster, tmp_path, settings):
+    out = tmp_path / "scores.jsonl"
+    _score(EXAMPLES, "-f", "jsonl", "-o", out, "--config", settings, "--backend", "dask",
+           "--scheduler", cluster.scheduler_address)
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    out.write_text("".join(lines[:3]) + lines[3][:20], encoding="utf-8")  # three records and a torn line
+    code = _score(EXAMPLES, "-f", "jsonl", "-o", out, "--config", settings, "--resume", "--backend", "dask",
+                  "--scheduler", cluster.scheduler_address)
+    assert code == 1
+    records = _records(out)
+    assert sorted(r["path"] for r in records) == sorted(collect_paths([str(EXAMPLES)]))
+    assert _canonical(records) == _canonical([json.loads(line) for line in lines])
+
+
+def test_dask_backend_starts_a_local_cluster_without_scheduler(tmp_path, settings):
+    local, remote = tmp_path / "local.csv", tmp_path / "dask.csv"
+    files = [EXAMPLES / "hollowfield-2009.pdf", EXAMPLES / "oakenvale-scan-2009.pdf"]
+    assert _score(*files, "-f", "csv", "-o", local, "--config", settings) == 1
+    assert _score(*files, "-f", "csv", "-o", remote, "--config", settings, "--backend", "dask", "--jobs", "2") == 1
+
+    def rows(path: Path) -> list[dict]:
+        with path.open(encoding="utf-8", newline="") as fh:
+            return sorted(csv.DictReader(fh), key=lambda r: r["path"])
+
+    assert rows(remote) == rows(local)
+    assert [r["status"] for r in rows(remote)] == ["scored", "error"]
+
+
+def test_dask_worker_killed_mid_batch_loses_nothing(cluster, client, tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    plans = [inbox / f"plan-{i:02d}.pdf" for i in range(10)]
+    for plan in plans:
+        plan.write_bytes(hostile.GOOD_PLAN.read_bytes())
+    marker = tmp_path / "killed"
+    before = set(client.run(os.getpid).values())
+    plugin = KillWorker(plans[4].name, str(marker))
+    client.register_plugin(plugin)
+    try:
+        out = tmp_path / "scores.jsonl"
+        code = _score(inbox, "-f", "jsonl", "-o", out, "--config", settings, "--backend", "dask",
+                      "--scheduler", cluster.scheduler_address)
+    finally:
+        client.unregister_worker_plugin(plugin.name)
+    assert marker.exists(), "no worker was killed: the test proved nothing"
+    client.wait_for_workers(2)
+    assert set(client.run(os.getpid).values()) != before  # a worker process was replaced
+    records = _records(out)
+    assert sorted(r["path"] for r in records) == sorted(map(str, plans))  # each file once
+    assert {r["status"] for r in records} == {"scored"}
+    assert code == 0
+
+
+def test_dask_task_that_keeps_killing_workers_is_an_error_record(cluster, client, tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    killer = inbox / "kills-workers.pdf"
+    killer.write_bytes(hostile.GOOD_PLAN.read_bytes())
+
+    def allow(dask_scheduler, failures):
+        previous, dask_scheduler.allowed_failures = dask_scheduler.allowed_failures, failures
+        return previous
+
+    plugin = KillWorker(killer.name)
+    client.register_plugin(plugin)
+    previous = client.run_on_scheduler(allow, failures=0)  # the first death is one too many
+    try:
+        out = tmp_path / "scores.jsonl"
+        code = _score(killer, "-f", "jsonl", "-o", out, "--config", settings, "--backend", "dask",
+                      "--scheduler", cluster.scheduler_address)
+    finally:
+        client.run_on_scheduler(allow, failures=previous)
+        client.unregister_worker_plugin(plugin.name)
+    client.wait_for_workers(2)
+    [record] = _records(out)
+    assert record["path"] == str(killer)
+    assert record["status"] == "error" and record["error"]["code"] == "worker_lost"
+    assert code == 1
+
+
+def test_dask_hostile_file_costs_one_record(cluster, client, tmp_path):
+    inbox, outside = tmp_path / "inbox", tmp_path / "outside"
+    inbox.mkdir()
+    outside.mkdir()
+    cases = hostile.build_inbox(inbox, outside)
+    config = hostile.write_config(tmp_path / "plancheck.toml", timeout=hostile.TIMEOUT, memory_mb=512,
+                                  model_dir=str(default_models()))
+    client.wait_for_workers(2)
+    workers = client.run(os.getpid)
+    plugin = BlockingReader()
+    client.register_plugin(plugin)
+    try:
+        out = tmp_path / "scores.jsonl"
+        code = _score(inbox, "-f", "jsonl", "-o", out, "--config", config, "--backend", "dask",
+                      "--scheduler", cluster.scheduler_address)
+    finally:
+        client.unregister_worker_plugin(plugin.name)
+    records = _records(out)
+    assert sorted(r["path"] for r in records) == sorted(cases)  # one record per file
+    for record in records:
+        outcome = record["status"] if record["status"] == "scored" else record["error"]["code"]
+        assert outcome in hostile.EXPECTED[cases[record["path"]]], record
+    assert code == 1
+    assert client.run(os.getpid) == workers  # no Dask worker died or was replaced
+    assert set(client.run(_reader_children).values()) == {0}  # and no reader was left behind
+    assert hostile.SECRET.decode() not in out.read_text(encoding="utf-8")
