@@ -497,3 +497,35 @@ def test_web_an_error_in_one_request_gives_a_500_page_and_the_server_goes_on(cli
 def test_web_serves_nothing_outside_given_folders(tmp_path):
     with pytest.raises(Exception, match="no such folder"):
         create_app([tmp_path / "missing"])
+
+
+# -- retraining ----------------------------------------------------------------------------------
+
+def test_web_retrain_runs_in_a_subprocess_and_shows_its_lines(served):
+    import sys
+    import time
+
+    script = "import time\nfor i in range(3):\n    print(f'step {i}', flush=True)\n    time.sleep(0.05)\nprint('plancheck-2 is now current')"
+    app = create_app([served["scores"]], train_command=[sys.executable, "-c", script])
+    client = client_for(app)
+    assert "State: <strong id=\"train-state\">idle" in client.get("/train").text
+    response = client.post("/train", data={"csrf": csrf_of(client, "/train")}, follow_redirects=False)
+    assert response.status_code == 303
+    log = client.get("/train/log")  # streams until the training ends
+    assert log.text.splitlines() == ["step 0", "step 1", "step 2", "plancheck-2 is now current"]
+    deadline = time.monotonic() + 30
+    while "finished" not in (page := client.get("/train").text):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert "plancheck-2 is now current" in page and "(exit 0)" in page
+
+
+def test_web_retrain_failure_is_shown(served):
+    import sys
+
+    app = create_app([served["scores"]], train_command=[sys.executable, "-c", "import sys; print('no corpus'); sys.exit(1)"])
+    client = client_for(app)
+    client.post("/train", data={"csrf": csrf_of(client, "/train")})
+    assert client.get("/train/log").text == "no corpus\n"
+    page = client.get("/train").text
+    assert "failed" in page and "(exit 1)" in page

@@ -41,7 +41,7 @@ _TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 
 def create_app(folders: list[str | Path], corpus: Path | None = None, config: Config | None = None,
                token: str | None = None, host: str = "127.0.0.1", allowed_hosts: set[str] | None = None,
-               scorer_loader=None) -> Starlette:
+               scorer_loader=None, train_command: list[str] | None = None) -> Starlette:
     """The workbench over ``folders``.
 
     Args:
@@ -52,13 +52,17 @@ def create_app(folders: list[str | Path], corpus: Path | None = None, config: Co
         host: the address served; the Host header must name it (or a loopback name for a loopback address).
         allowed_hosts: Host names to accept instead of those.
         scorer_loader: () -> a loaded ``score.Scorer`` for uploads (default: the current model).
+        train_command: the command that retrains (default: ``plancheck train`` on ``corpus``).
     """
     from . import is_loopback
 
     config = config or Config()
     if allowed_hosts is None:
         allowed_hosts = LOOPBACK_HOSTS | {host} if is_loopback(host) else {"*"}
+    from .training import TrainingJob, train_command as default_train_command
+
     state = _State(Folders(folders, corpus_forces(corpus)), corpus, config, scorer_loader)
+    state.training = TrainingJob(train_command or default_train_command(corpus, config.models))
     routes = [
         Route("/", national, methods=["GET"]),
         Route("/national.csv", national_csv, methods=["GET"]),
@@ -71,6 +75,9 @@ def create_app(folders: list[str | Path], corpus: Path | None = None, config: Co
         Route("/models/promote", promote_post, methods=["POST"]),
         Route("/models/rollback", rollback_post, methods=["POST"]),
         Route("/models/{name}", model_page, methods=["GET"]),
+        Route("/train", train_page, methods=["GET"]),
+        Route("/train", train_post, methods=["POST"]),
+        Route("/train/log", train_log, methods=["GET"]),
         Route("/upload", upload_page, methods=["GET"]),
         Route("/upload", upload_post, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
@@ -89,6 +96,7 @@ class _State:
     def __init__(self, folders: Folders, corpus: Path | None, config: Config, scorer_loader):
         self.folders, self.corpus, self.config = folders, corpus, config
         self.scorer_loader = scorer_loader
+        self.training = None  # the TrainingJob, set by create_app
         self._scorer = None
         self._scorer_for: str | None = None
         self._lock = threading.Lock()
@@ -133,10 +141,12 @@ def page(request: Request, template: str, status: int = 200, **context) -> HTMLR
     return response
 
 
-def redirect(url: str, flash: str | None = None, bad: bool = False) -> RedirectResponse:
+def redirect(url: str, flash: str | None = None, bad: bool = False, area: str = "") -> RedirectResponse:
+    """A redirect after a form (so a reload does not post again), with a message for the next page;
+    ``area`` shows the message at that section of a plan page."""
     response = RedirectResponse(url, status_code=303)
     if flash:
-        data = base64.urlsafe_b64encode(json.dumps({"text": flash[:1500], "bad": bad}).encode()).decode()
+        data = base64.urlsafe_b64encode(json.dumps({"text": flash[:1500], "bad": bad, "area": area}).encode()).decode()
         response.set_cookie(FLASH_COOKIE, data, path="/", httponly=True, samesite="strict")
     return response
 
@@ -147,7 +157,7 @@ def _read_flash(request: Request) -> dict | None:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
-        return {"text": str(data["text"]), "bad": bool(data.get("bad"))}
+        return {"text": str(data["text"]), "bad": bool(data.get("bad")), "area": str(data.get("area") or "")}
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -260,7 +270,7 @@ async def review_post(request: Request) -> Response:
                             submitted=submitted)
     text = (f"Saved version {review.version} of the {area} grade by {review.reviewer}: {review.label}. "
             f"{review.summary[:1].upper()}{review.summary[1:]}. Corpus: {review.corpus.get('message', '')}")
-    response = redirect(f"/plan/{plan.batch.id}/{plan.key}#s-{area}", text)
+    response = redirect(f"/plan/{plan.batch.id}/{plan.key}#s-{area}", text, area=area)
     response.set_cookie(REVIEWER_COOKIE, review.reviewer, path="/", httponly=True, samesite="strict",
                         max_age=365 * 24 * 3600)
     return response
@@ -374,6 +384,41 @@ async def rollback_post(request: Request) -> Response:
     except ModelError as exc:
         return redirect("/models", f"Nothing was rolled back: {exc.message}", bad=True)
     return redirect("/models", f"{name} is current again (was {previous}).")
+
+
+# -- retraining ---------------------------------------------------------------------------------
+
+def train_page(request: Request) -> HTMLResponse:
+    state = _state(request)
+    return page(request, "train.html", title="Retrain", nav="models", job=state.training.snapshot(),
+                corpus=str(state.corpus) if state.corpus else "", folder=str(state.config.models))
+
+
+async def train_post(request: Request) -> Response:
+    await checked_form(request)
+    started = await run_in_threadpool(_state(request).training.start)
+    if not started:
+        return redirect("/train", "A training is already running: its progress is below.", bad=True)
+    return redirect("/train", "Training started. This page follows its progress.")
+
+
+async def train_log(request: Request) -> Response:
+    """The training's output as plain text, streamed line by line while it runs."""
+    from starlette.responses import StreamingResponse
+
+    job = _state(request).training
+
+    async def lines():
+        seen = 0
+        while True:
+            more, over = await run_in_threadpool(job.wait_for_more, seen, 1.0)
+            seen += len(more)
+            for line in more:
+                yield line + "\n"
+            if over:
+                return
+
+    return StreamingResponse(lines(), media_type="text/plain; charset=utf-8")
 
 
 # -- upload -------------------------------------------------------------------------------------

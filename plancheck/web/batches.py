@@ -15,6 +15,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
@@ -92,7 +93,7 @@ class Plan:
     def missing_areas(self) -> list[str]:
         return [str(a) for a in self.record.get("missing_areas") or []]
 
-    @property
+    @cached_property
     def assessments(self) -> list[Assessment]:
         return assessments_of(self.record)
 
