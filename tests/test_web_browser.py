@@ -87,6 +87,28 @@ def wait_for(condition, what: str):
         time.sleep(0.1)
 
 
+def row_names(browser) -> list[str] | None:
+    """The force names of the matrix's rows, or None while the page is being replaced."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return [r.find_element(By.TAG_NAME, "th").text for r in browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")]
+    except StaleElementReferenceException:
+        return None
+
+
+def text_of(browser, selector: str) -> str:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        found = browser.find_elements(By.CSS_SELECTOR, selector)
+        return found[0].text if found else ""
+    except StaleElementReferenceException:
+        return ""
+
+
 def test_web_browser_national_picture_renders_the_matrix(workbench, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -104,8 +126,7 @@ def test_web_browser_national_picture_renders_the_matrix(workbench, browser, tmp
 
     Select(browser.find_element(By.NAME, "verdict")).select_by_value("needs_review")
     wait_for(lambda: "verdict=needs_review" in browser.current_url, "the filtered page")
-    names = [r.find_element(By.TAG_NAME, "th").text for r in browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")]
-    assert names == ["Brenford", "Corrin", "Stourholme"]
+    wait_for(lambda: row_names(browser) == ["Brenford", "Corrin", "Stourholme"], "the filtered matrix")
     shot = tmp_path / "national.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
@@ -129,8 +150,8 @@ def test_web_browser_a_grade_is_saved_through_the_form(workbench, browser, serve
     labels = list(csv.DictReader(io.StringIO((served["corpus"] / "labels.csv").read_text(encoding="utf-8"))))
     assert [(r["document"], r["area"], r["owner"], r["label"], r["grader"]) for r in labels] == [
         ("stourholme-2009.txt", "major_crime", "2", "sufficient", "J Smith")]
-    history = browser.find_element(By.CSS_SELECTOR, 'form[aria-label="Review of major_crime"] ol.history')
-    assert "Version 1" in history.text and "Owner and dates are in the table." in history.text
+    history = wait_for(lambda: text_of(browser, 'form[aria-label="Review of major_crime"] ol.history'), "the history")
+    assert "Version 1" in history and "Owner and dates are in the table." in history
     shot = tmp_path / "plan.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
