@@ -179,6 +179,8 @@ def _predictions(doc, data: dict, config: Config, scorer=None) -> tuple[dict[str
     model cannot be loaded.
     """
     name = data.get("model")
+    if not name or not isinstance(name, str):
+        return None, "the record names no model"
     if scorer is None or scorer.name != name:
         from .score import Scorer
 

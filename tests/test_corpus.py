@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -203,7 +204,6 @@ def _tree(folder):
 
 def _edited_record(tmp_path, examples, stub, edit):
     """The submission's record as the model scored it, edited by ``edit(areas)``, written to a file."""
-    import json
 
     from plancheck.ingest import read_document
     from plancheck.config import Config
@@ -332,3 +332,22 @@ def test_grading_then_eval_segment_lists_the_document_without_a_source(tmp_path,
     out = capsys.readouterr().out
     assert "documents with exactly the right missing areas: 1/1" in out
     assert "not measured (no source): stourholme-2009.txt" in out
+
+
+def test_grading_record_without_its_model_grades_only_confirmed_areas(tmp_path, root, examples):
+    from plancheck.grading import grade_submission
+
+    corpus = _mini_corpus(tmp_path, root)
+    stub = _StubScorer({c: 1 for c in CRITERIA})
+
+    def edit(areas):
+        areas[0]["criteria"]["owner"] = 2  # changed, but nothing says from what
+        areas[1]["confirmed"] = True
+
+    path = _edited_record(tmp_path, examples, stub, edit)
+    record = json.loads(path.read_text())
+    record["model"] = None
+    path.write_text(json.dumps(record))
+    result = grade_submission(examples / "stourholme-2009.txt", path, "A Reviewer", corpus, scorer=stub)
+    assert [r["area"] for r in result.added] == ["major_crime"]
+    assert "the record names no model" in result.skipped[0] and "confirmed" in result.skipped[0]
