@@ -204,9 +204,8 @@ def _tree(folder):
 
 def _edited_record(tmp_path, examples, stub, edit):
     """The submission's record as the model scored it, edited by ``edit(areas)``, written to a file."""
-
-    from plancheck.ingest import read_document
     from plancheck.config import Config
+    from plancheck.ingest import read_document
 
     doc = read_document(examples / "stourholme-2009.txt", Config())
     record = {"path": str(examples / "stourholme-2009.txt"), "sha256": doc.sha256, "model": stub.name,
