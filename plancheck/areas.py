@@ -25,7 +25,8 @@ AREAS: tuple[Area, ...] = (
     Area(
         "serious_organised_crime",
         "Serious, organised and cross-border crime",
-        (r"organi[sz]ed crime", r"serious (and|&) organi[sz]ed", r"level (2|3|two|three)( (and|&|/) (3|three))? crim",
+        (r"organi[sz]ed crime", r"organi[sz]ed (criminals?|gangs?|groups?)", r"\bdrugs?\b", r"\bgangs?\b",
+         r"serious (and|&) organi[sz]ed", r"level (2|3|two|three)( (and|&|/) (3|three))? crim",
          r"cross[- ]border", r"\bocgs?\b", r"\brocu\b", r"criminal (networks|groups|enterprise)",
          r"drugs? (supply|markets?)", r"asset (recovery|confiscation)", r"serious crime and",
          r"organised criminality", r"proceeds of crime", r"\bsoc\b", r"disrupting (criminal|crime)"),

@@ -121,7 +121,8 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
         return None
     if numbered and len(words) <= 12 and _title_like(re.sub(_NUMBERED.pattern.split("[.:)]")[0], "", text)):
         return depth
-    if line.blank_before and len(words) <= 10 and _title_like(text) and not text.endswith(":"):
+    limit = 12 if heading_areas(text) else 10
+    if line.blank_before and len(words) <= limit and _title_like(text) and not text.endswith(":"):
         return 2 if not text.isupper() else 1
     if question and line.blank_before:
         return 2
@@ -134,7 +135,8 @@ def _standalone_heading(line: _Line, nxt: _Line | None) -> bool:
     """A short sentence-case line standing alone between blank lines in plain text ("Major crime")."""
     text = line.text.strip()
     words = text.split()
-    return (line.blank_before and nxt is not None and nxt.blank_before and 1 <= len(words) <= 6
+    limit = 10 if heading_areas(text) else 6  # a longer line still heads a section when it names an area
+    return (line.blank_before and nxt is not None and nxt.blank_before and 1 <= len(words) <= limit
             and text[:1].isupper() and not _SENTENCE_END.search(text) and " | " not in text
             and not _BULLET.match(text) and not _QA.match(text) and len(nxt.text.split()) > len(words))
 
@@ -303,11 +305,16 @@ def _merge(path: str, pieces: list[tuple[str, str, list[_Line]]], required: tupl
 
 
 def _join_lines(lines: list[_Line]) -> str:
-    out: list[str] = []
+    """Lines joined into paragraphs: a wrapped line continues its sentence, a table row stands alone.
+
+    Linear in the number of lines: the pieces of a paragraph are collected and joined once.
+    """
+    paragraphs: list[list[str]] = []
     for line in lines:
-        if out and not line.blank_before and not _BULLET.match(line.text) and " | " not in line.text \
-                and not out[-1].endswith((".", ":", "?", "!")) and " | " not in out[-1]:
-            out[-1] = out[-1] + " " + line.text
+        last = paragraphs[-1][-1] if paragraphs else ""
+        if paragraphs and not line.blank_before and not _BULLET.match(line.text) and " | " not in line.text \
+                and not last.endswith((".", ":", "?", "!")) and " | " not in last:
+            paragraphs[-1].append(line.text)
         else:
-            out.append(line.text)
-    return "\n".join(out)
+            paragraphs.append([line.text])
+    return "\n".join(" ".join(p) for p in paragraphs)

@@ -1,0 +1,92 @@
+"""Check that flag reasons say what is true: a packet for an independent checker, and its tally.
+
+A model is fitted without two blind-dev writers, so that it judges their sections as it would judge
+anyone's; 50 of the sections it flags are drawn at random, and each quoted reason is written out
+for a checker who reads the section and answers, for each reason, whether the quoted sentences
+support what the reason claims (that the criterion is vague, or doubtful) and whether a "missing"
+criterion is really absent.
+
+    python scripts/reason_check.py packet OUT.txt          # the checker's packet
+    python scripts/reason_check.py tally ANSWERS.txt       # share of reasons that hold
+
+Answers are one line per reason: ``<id> <n>: yes|no | optional note``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from plancheck import dataset, nlp as nlp_mod  # noqa: E402
+from plancheck.explain import explain  # noqa: E402
+from plancheck.model import Params, choose_threshold, fit  # noqa: E402
+from plancheck.rubric import CRITERIA  # noqa: E402
+from plancheck.train import out_of_writer  # noqa: E402
+
+HELD_OUT = ("w4", "w5")
+SAMPLE = 50
+RECORD = ROOT / "corpus" / "blind" / "reason-check.json"
+
+
+def packet(out: Path) -> None:
+    corpus = ROOT / "corpus"
+    pool = [s for s in dataset.corpus_sections(corpus) if s.split == "train"] + dataset.blind_sections(corpus, "blind-dev")
+    train = [s for s in pool if s.writer not in HELD_OUT]
+    held = [s for s in pool if s.writer in HELD_OUT]
+    raw, _ = out_of_writer(train, Params())
+    y = np.array([s.y for s in train])
+    model = fit([s.text for s in train], y, np.array([[s.criteria[c] for c in CRITERIA] for s in train]), Params(),
+                calibration=(raw, y))
+    a, b = model.calibrator
+    oof = 1 / (1 + np.exp(-(a * np.log(np.clip(raw, 1e-4, 1 - 1e-4) / (1 - np.clip(raw, 1e-4, 1 - 1e-4))) + b)))
+    threshold = choose_threshold(y, oof).value
+    p, probs = model.predict([s.text for s in held])
+    nlp = nlp_mod.load()
+    flagged = []
+    for s, pi, pr, doc in zip(held, p, probs, nlp_mod.parse(s.text for s in held)):
+        if pi < threshold:
+            continue
+        sentences = nlp_mod.sentences(doc)
+        why = explain(pr, float(pi), threshold, sentences, model.sentence_support(s.text, sentences))
+        flagged.append((s, why))
+    chosen = random.Random(2009).sample(flagged, min(SAMPLE, len(flagged)))
+    lines = []
+    for s, why in chosen:
+        lines += [f"##### {s.id} | area: {s.area}", s.text, "", "Reasons:"]
+        lines += [f"  {s.id} {i}: {r}" for i, r in enumerate(why.reasons, 1)]
+        lines.append("")
+    out.write_text("\n".join(lines), encoding="utf-8")
+    print(f"{out}: {len(chosen)} flagged sections, {sum(len(w.reasons) for _, w in chosen)} reasons "
+          f"(threshold {threshold:.3f}; {len(flagged)} of {len(held)} sections by {', '.join(HELD_OUT)} flagged)")
+
+
+def tally(answers: Path) -> None:
+    pattern = re.compile(r"^\s*(?P<id>\S+)\s+(?P<n>\d+)\s*:\s*(?P<ok>yes|no)\b\s*(?:\|\s*(?P<note>.*))?$", re.I)
+    rows = [m.groupdict() for line in answers.read_text(encoding="utf-8").splitlines() if (m := pattern.match(line))]
+    held = sum(r["ok"].lower() == "yes" for r in rows)
+    result = {"reasons_checked": len(rows), "supported": held, "share": round(held / max(len(rows), 1), 4),
+              "sections": len({r["id"] for r in rows}), "held_out_writers": list(HELD_OUT),
+              "not_supported": [f"{r['id']} {r['n']}: {r['note'] or ''}".strip() for r in rows if r["ok"].lower() == "no"]}
+    RECORD.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="verb", required=True)
+    sub.add_parser("packet").add_argument("out", type=Path)
+    sub.add_parser("tally").add_argument("answers", type=Path)
+    args = parser.parse_args()
+    packet(args.out) if args.verb == "packet" else tally(args.answers)
+
+
+if __name__ == "__main__":
+    main()

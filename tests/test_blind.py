@@ -1,0 +1,90 @@
+"""The blind sets: independent writers, graded by others, split by writer; blind-test frozen."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+
+import pytest
+
+from plancheck import dataset
+from plancheck.errors import CorpusError
+from plancheck.rubric import label_from_scores
+
+
+@pytest.fixture(scope="module")
+def blind(root):
+    return {which: dataset.blind_sections(root / "corpus", which) for which in ("blind-dev", "blind-test")}
+
+
+def test_blind_sets_are_other_writers_split_by_writer(blind):
+    dev, test = blind["blind-dev"], blind["blind-test"]
+    assert len(dev) + len(test) >= 400
+    dev_writers, test_writers = {s.writer for s in dev}, {s.writer for s in test}
+    assert len(dev_writers | test_writers) >= 4 and not dev_writers & test_writers
+    assert not any(w.startswith("seed") for w in dev_writers | test_writers)
+    styles = Counter(s.style for s in dev + test)
+    assert len(styles) >= 12
+    for s in dev + test:
+        assert s.label == label_from_scores(s.criteria)
+    share = sum(s.y for s in dev + test) / len(dev + test)
+    assert 0.35 <= share <= 0.65
+
+
+def test_blind_test_is_frozen(root):
+    data = (root / "corpus" / "blind" / "test.jsonl").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == (root / "corpus" / "blind" / "FROZEN").read_text().strip()
+
+
+def test_bundled_model_card_records_the_frozen_blind_test(root):
+    from plancheck.card import current_name, read_card
+
+    models = root / "models"
+    card = read_card(models / f"{current_name(models)}.card.json")
+    assert card["training_data"]["blind_test_sha256"] == (root / "corpus" / "blind" / "FROZEN").read_text().strip()
+    assert card["metrics"]["blind_test"]["label"]["n"] == card["training_data"]["blind_test_sections"]
+
+
+def test_second_grading_covers_at_least_100_sections(root, blind):
+    ids = {s.id for s in blind["blind-dev"] + blind["blind-test"]}
+    second = [json.loads(l) for l in (root / "corpus" / "blind" / "second-grading.jsonl").read_text().splitlines()]
+    assert len(second) >= 100 and {r["id"] for r in second} <= ids
+
+
+@pytest.mark.parametrize("line,message", [
+    ('{"area": "roads_policing", "text": "x", "criteria": {}}', "assessment must be 0, 1 or 2"),
+    ('{"area": "finance", "text": "x"}', "unknown area 'finance'"),
+    ('{"area": "roads_policing"}', "no text"),
+    ('not json', "not JSON"),
+    ('{"area": "roads_policing", "text": "x", "label": "sufficient", "criteria": {"assessment": 0, "objectives": 0, '
+     '"actions": 2, "owner": 2, "timescales": 2, "resources": 0, "measures": 0, "collaboration": 0}}', "contradicts"),
+])
+def test_graded_jsonl_errors_name_file_and_line(tmp_path, line, message):
+    path = tmp_path / "graded.jsonl"
+    path.write_text("\n" + line + "\n")
+    with pytest.raises(CorpusError, match=rf"graded.jsonl line 2: .*{message}"):
+        dataset.read_jsonl(path)
+
+
+def test_graded_jsonl_refuses_bad_bytes_and_huge_lines(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"text": "caf\xe9"}\n')
+    with pytest.raises(CorpusError, match="line 1: not UTF-8"):
+        dataset.read_jsonl(path)
+    path.write_bytes(b'{"text": "' + b"a" * (dataset.MAX_LINE + 10) + b'"}\n')
+    with pytest.raises(CorpusError, match="line 1: longer than"):
+        dataset.read_jsonl(path)
+
+
+@pytest.mark.slow
+def test_evaluate_verb_measures_a_model_on_graded_sections(root, tmp_path, capsys):
+    from plancheck.cli import main
+
+    sample = (root / "corpus" / "blind" / "dev.jsonl").read_text().splitlines()[:40]
+    path = tmp_path / "sample.jsonl"
+    path.write_text("\n".join(sample) + "\n")
+    assert main(["evaluate", str(path), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    result = out["results"]["sample.jsonl"]
+    assert result["label"]["n"] == 40 and 0 <= result["label"]["f1"] <= 1
+    assert set(result["criteria"]) >= {"owner", "macro_f1"} and result["per_style"]
