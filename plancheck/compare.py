@@ -249,7 +249,7 @@ def _p(value: float | None) -> str:
 
 
 def _score(value: int | None) -> str:
-    return "-" if value is None else str(value)
+    return "_" if value is None else str(value)
 
 
 def _quote(text: str, limit: int = 150) -> str:
@@ -257,8 +257,24 @@ def _quote(text: str, limit: int = 150) -> str:
     return "'" + (text if len(text) <= limit else text[:limit - 3].rstrip() + "...") + "'"
 
 
+def _shown(change: AreaChange) -> list[tuple[str, str, list[str]]]:
+    """The sentences a terminal shows for an area: for each criterion that changed or is still
+    open, its strongest new evidence and the first of its old evidence that was removed; each
+    sentence once, with the criteria it stands for."""
+    picked: dict[tuple[str, str], list[str]] = {}
+    for c in change.criteria:
+        if not (c.changed or c.status == "still_open"):
+            continue
+        after = [e for e in c.evidence_after if c.changed or e.change == "added"][:1]
+        for e in after + [e for e in c.evidence_before if e.change == "removed"][:1]:
+            picked.setdefault((_SIGN[e.change], e.sentence), []).append(c.criterion)
+    order = {"+": 0, "=": 1, "-": 2}
+    return [(sign, s, names) for (sign, s), names in sorted(picked.items(), key=lambda kv: order[kv[0][0]])]
+
+
 def table_lines(comparison: Comparison) -> list[str]:
-    """The comparison for a terminal: a summary, then each area with the criteria that moved and why."""
+    """The comparison for a terminal: a summary, then each area with its scores before and after
+    and the sentences behind the changes (+ added, = kept, - removed; JSON and HTML give them all)."""
     old, new = comparison.old, comparison.new
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in comparison.counts.items())
     lines = [f"{Path(str(old['path'])).name} -> {Path(str(new['path'])).name}  (model {comparison.model})",
@@ -268,17 +284,12 @@ def table_lines(comparison: Comparison) -> list[str]:
     for change in comparison.areas:
         lines.append(f"\n{change.area:<24} {change.status.replace('_', ' ').upper():<17} "
                      f"p {_p(change.p_before)} -> {_p(change.p_after)}   {change.label_before} -> {change.label_after}")
-        if change.before is None or change.after is None:
-            if change.after is not None:
-                lines.append("    " + " ".join(f"{c.criterion[:4]}={_score(c.after)}" for c in change.criteria))
-            lines.append(f"    {len(change.added)} sentence(s) added, {len(change.removed)} removed")
+        if change.before is None and change.after is None:
             continue
-        for c in change.criteria:
-            lines.append(f"    {c.criterion:<14} {_score(c.before)} -> {_score(c.after)}  {c.status.replace('_', ' ')}")
-            if c.changed or c.status == "still_open":
-                shown = [e for e in c.evidence_after if c.changed or e.change == "added"] + \
-                        [e for e in c.evidence_before if e.change == "removed"]
-                lines += [f"        {_SIGN[e.change]} {_quote(e.sentence)}" for e in shown]
+        lines.append("    " + "  ".join(f"{c.criterion[:4]} {_score(c.before)}->{_score(c.after)}" for c in change.criteria))
+        for sign, sentence, names in _shown(change):
+            which = "all criteria" if len(names) == len(CRITERIA) else ", ".join(names)
+            lines.append(f"    {sign} {_quote(sentence, 110)}  [{which}]")
         lines.append(f"    {len(change.added)} sentence(s) added, {len(change.removed)} removed")
     return lines
 
@@ -345,6 +356,10 @@ def _badge(status: str | None) -> str:
     return f'<span class="badge {_e(status)}">{_e(str(status).replace("_", " "))}</span>' if status else ""
 
 
+def _dash(value: int | None) -> str:
+    return "&#8211;" if value is None else str(int(value))
+
+
 def _cell(value: int | None) -> str:
     return f'<td class="score s{value}">{value}</td>' if value is not None else '<td class="score">-</td>'
 
@@ -394,8 +409,8 @@ def render_html(comparison: Comparison) -> str:
     rows = "".join(
         f'<tr><th scope="row"><a href="#{_e(a.area)}">{_e(AREA_NAMES.get(a.area, a.area))}</a></th><td>{_badge(a.status)}</td>'
         f"<td>{_e(_p(a.p_before))}</td><td>{_e(_p(a.p_after))}</td>"
-        + "".join(f'<td class="score s{c.after}">{_score(c.before)}&#8594;{_score(c.after)}</td>' if c.after is not None
-                  else f"<td>{_score(c.before)}&#8594;-</td>" for c in a.criteria) + "</tr>"
+        + "".join(f'<td class="score s{c.after}">{_dash(c.before)}&#8594;{_dash(c.after)}</td>' if c.after is not None
+                  else f"<td>{_dash(c.before)}&#8594;{_dash(c.after)}</td>" for c in a.criteria) + "</tr>"
         for a in comparison.areas)
     head = "".join(f'<th scope="col">{_e(c[:5])}</th>' for c in CRITERIA)
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in comparison.counts.items())

@@ -259,11 +259,9 @@ def test_compare_json_table_and_html(hand_comparison):
 @pytest.fixture(scope="module")
 def resubmission(examples):
     from plancheck.compare import compare_paths
-    from conftest import ROOT
 
     folder = examples / "resubmission"
-    return compare_paths(folder / "quillmoor-2009.md", folder / "quillmoor-2010.md",
-                         Config(model_dir=str(ROOT / "models")))
+    return compare_paths(folder / "quillmoor-2009.md", folder / "quillmoor-2010.md", Config())
 
 
 def test_compare_example_resubmission(resubmission):
