@@ -27,6 +27,7 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/overlap.py
 
 corpus: $(STAMP)
 	$(PY) scripts/render_corpus.py

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, List, Optional, Sequence
 
@@ -312,7 +312,6 @@ class OverlapReport:
     min_words: int
     similarity: float = SIMILARITY
     force_from: str = "text"
-    extra: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> list[PlanSummary]:
