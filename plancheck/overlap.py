@@ -513,7 +513,7 @@ def table_lines(report: OverlapReport) -> list[str]:
             lines.append(f"      {_quote(passage.b.text)}")
     sections = [(p, s) for p in read for s in p.sections if s.shared_words]
     if sections:
-        lines.append("\nShared share of each section:")
+        lines.append("\nSections with text found in other forces' plans:")
         for plan, s in sections:
             others = ", ".join(Path(o).name for o in s.shared_with)
             flag = "  MOSTLY SHARED" if s.reason else ""
