@@ -143,7 +143,7 @@ section.area { border-top: 2px solid #333; margin-top: 1.5rem; }
 .text { white-space: pre-wrap; border-left: 3px solid #ccc; padding-left: .8rem; }
 mark.vague { background: #ffd27f; border-bottom: 2px dashed #000; }
 mark.specific { background: #c6ecd0; border-bottom: 2px solid #000; }
-sup.tag { font-size: .7rem; font-weight: bold; white-space: nowrap; }
+sup.tag { font-size: .7rem; font-weight: bold; }
 .legend { border: 1px solid #555; padding: .5rem 1rem; font-size: .9rem; break-inside: avoid; page-break-inside: avoid; }
 .legend dl { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; margin: .3rem 0; }
 .legend dt { font-weight: bold; } .legend dd { margin: 0; }
@@ -211,9 +211,9 @@ _TEMPLATE = """\
 {% endif %}
 <h2 id="grid">Scores by area and criterion</h2>
 <p>0 = missing, 1 = vague, 2 = specific; below each score, the model's probability that the criterion is
-specific (score 2). {% if threshold %}A section is flagged when its p(insufficient) is at or above the model's
-threshold, <strong>{{ threshold }}</strong>.{% else %}Sections at or above the model's threshold are flagged.{% endif %}
-Each area's name leads to its section.</p>
+specific (score 2). Each area's name leads to its section. {% if threshold %}A section is flagged when its
+p(insufficient) is at or above the model's threshold, <strong>{{ threshold }}</strong>.{% else %}Sections at or
+above the model's threshold are flagged.{% endif %}</p>
 {% if areas %}<table class="grid">
 <thead><tr><th scope="col">area</th>{% for c in criteria %}<th scope="col">{{ c }}</th>{% endfor %}<th scope="col">p(insufficient)</th><th scope="col">flagged</th></tr></thead>
 <tbody>
@@ -283,11 +283,13 @@ def _segments(text: str, evidence: dict, criteria: dict) -> tuple[list[dict], li
     for (start, end), names in sorted(spans.items()):
         if start < pos:  # overlaps a sentence already marked; its words are highlighted anyway
             continue
-        scores = [criteria.get(n) for n in names]
+        words: dict[str, list[str]] = {}  # score word -> criteria, so a tag stays short
+        for n in names:
+            words.setdefault(_SCORE_WORDS.get(criteria.get(n), "evidence"), []).append(n)
         out.append({"text": text[pos:start], "kind": None})
         out.append({"text": text[start:end], "names": ", ".join(names),
-                    "kind": "specific" if all(s == 2 for s in scores) else "vague",
-                    "tag": "; ".join(f"{n}: {_SCORE_WORDS.get(s, 'evidence')}" for n, s in zip(names, scores))})
+                    "kind": "specific" if set(words) == {"specific"} else "vague",
+                    "tag": "; ".join(f"{', '.join(ns)}: {w}" for w, ns in words.items())})
         pos = end
     out.append({"text": text[pos:], "kind": None})
     return [s for s in out if s["text"]], unfound

@@ -226,10 +226,11 @@ def test_report_tags_each_highlight_with_its_criterion_and_score():
     assert re.search(r'31 March 2010\.</mark><sup class="tag">\[actions: specific\]</sup>', section)
 
 
-def test_report_tags_a_sentence_behind_two_criteria_with_both():
-    area = make_area(evidence={"owner": [VAGUE], "timescales": [VAGUE]})
+def test_report_tags_a_sentence_behind_several_criteria_with_each_grouped_by_score():
+    area = make_area(evidence={"objectives": [VAGUE], "owner": [VAGUE], "timescales": [VAGUE], "actions": [VAGUE]})
     [section] = flagged_sections(render_html(make_record([area])))
-    assert '<sup class="tag">[owner: vague; timescales: missing]</sup>' in section
+    assert '<sup class="tag">[objectives, owner: vague; actions: specific; timescales: missing]</sup>' in section
+    assert '<mark class="vague" title="objectives, actions, owner, timescales">' in section
 
 
 def test_report_legend_explains_highlights_and_prints():
@@ -265,7 +266,7 @@ def test_report_shows_threshold():
     page = render_html(make_record([make_area(), make_area("counter_terrorism", flagged=False)]))
     header = page.split("</header>")[0]
     assert "<dt>Flag threshold</dt><dd>0.500</dd>" in header
-    assert "at or above the model's\nthreshold, <strong>0.500</strong>" in page
+    assert "at or above the model's threshold, <strong>0.500</strong>" in page
     assert "flagged (p = 0.820, at or above the threshold 0.500)" in page
     assert "not flagged (p = 0.100, below the threshold 0.500)" in page
 
