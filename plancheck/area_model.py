@@ -56,7 +56,7 @@ class AreaModel:
 
     @classmethod
     def load(cls, path: str | Path) -> "AreaModel":
-        with np.load(path, allow_pickle=False) as npz:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
             if str(npz["format"]) != FORMAT:
                 raise ValueError(f"{path}: not a plancheck area model")
             return cls(npz["classes"], npz["vocabulary"], npz["idf"], npz["coef"], npz["intercept"])

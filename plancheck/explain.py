@@ -8,10 +8,13 @@ criteria shown with it always agree with that verdict under the rubric's rule:
 * a section that is not flagged but whose most likely scores would fail the rule has the failing
   criteria it is most confident about shown as ``2`` (the record keeps each criterion's P(2)).
 
-Each reason names a criterion that fails the rule and quotes the sentences the criterion model
-itself holds responsible (lexical.SectionModel.sentence_support): for a vague criterion, the
-sentences that pull it most towards "vague"; never a question, a heading, or a sentence that
-pulls the other way.
+The reasons of a flag name the criteria that decide it: the core criteria (actions, owner,
+timescales) that fail, or, when all three pass, the supporting criteria that leave fewer than two
+specific. (Every criterion's score is still shown beside the reasons.) A "vague" reason quotes the
+sentences that the criterion model, reading each sentence on its own, takes as vague on that
+criterion (lexical.SectionModel.criterion_proba); a sentence it takes as silent on the criterion, or
+as specific, is never quoted for it, nor is a question or a heading. When no sentence qualifies the
+reason says what is missing instead of quoting.
 """
 from __future__ import annotations
 
@@ -81,41 +84,45 @@ def agree(scores: dict[str, int], p2: dict[str, float], flagged: bool) -> tuple[
     return scores, lowered, raised
 
 
+def deciding(scores: dict[str, int]) -> list[str]:
+    """The failing criteria that decide a flag: the core ones, else the supporting shortfall."""
+    core = [c for c in CORE if scores[c] < 2]
+    return core if core else failing(scores)
+
+
 def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentences: list[str],
-            support: np.ndarray) -> Explanation:
+            sentence_probs: np.ndarray) -> Explanation:
     """Explain one section.
 
     Args:
-        probs: (8, 3) P(score = 0, 1, 2) per criterion, rubric order.
+        probs: (8, 3) P(score = 0, 1, 2) per criterion for the section, rubric order.
         p_insufficient: the calibrated probability; ``threshold``: the model's flag threshold.
-        sentences: the section's sentences; ``support``: (n_sentences, 8) from sentence_support.
+        sentences: the section's sentences; ``sentence_probs``: (n_sentences, 8, 3), each
+            sentence read on its own (SectionModel.criterion_proba).
     """
     flagged = p_insufficient >= threshold
     raw = {c: int(np.argmax(probs[j])) for j, c in enumerate(CRITERIA)}
     p2 = {c: round(float(probs[j][2]), 4) for j, c in enumerate(CRITERIA)}
-    scores, lowered, raised = agree(raw, p2, flagged)
+    scores, lowered, _ = agree(raw, p2, flagged)
     ok = [quotable(s) for s in sentences]
     evidence: dict[str, list[str]] = {}
     vague_quotes: dict[str, list[str]] = {}
     for j, c in enumerate(CRITERIA):
-        col = support[:, j] if len(sentences) else np.zeros(0)
-        specific = [i for i in np.argsort(-col) if col[i] > 0 and ok[i]]
-        vague = [i for i in np.argsort(col) if col[i] < 0 and ok[i]]
+        sp = sentence_probs[:, j, :] if len(sentences) else np.zeros((0, 3))
+        vague = [i for i in np.argsort(-sp[:, 1]) if ok[i] and sp[i, 1] > max(sp[i, 0], sp[i, 2])]
+        specific = [i for i in np.argsort(-sp[:, 2]) if ok[i] and sp[i, 2] > max(sp[i, 0], sp[i, 1])]
         vague_quotes[c] = [sentences[i] for i in vague[:QUOTES_PER_REASON]]
         chosen = specific if scores[c] == 2 else (vague if scores[c] == 1 else [])
         evidence[c] = [" ".join(sentences[i].split()) for i in chosen[:EVIDENCE_PER_CRITERION]]
     reasons: list[str] = []
     if flagged:
-        for c in failing(scores):
+        for c in deciding(scores):
+            quote = "; ".join(_quote(s) for s in vague_quotes[c])
             if c in lowered:
-                quote = "; ".join(_quote(s) for s in vague_quotes[c])
                 reasons.append(f"{c}: doubtful - the model is only {p2[c]:.0%} sure of a specific {QUESTIONS[c]}"
                                + (f"; weakest: {quote}" if quote else ""))
             elif scores[c] == 0:
                 reasons.append(f"{c}: missing - no {QUESTIONS[c]} found")
             else:
-                quote = "; ".join(_quote(s) for s in vague_quotes[c])
                 reasons.append(f"{c}: vague - {quote}" if quote else f"{c}: vague - no specific {QUESTIONS[c]} found")
-    for c in raised:
-        evidence.setdefault(c, [])
     return Explanation(scores, p2, tuple(reasons), evidence)

@@ -16,9 +16,8 @@ Everything is held in NumPy arrays and saved with ``np.savez`` and loaded with
 (``model.py``) fits scikit-learn estimators and hands their arrays to :class:`SectionModel`,
 which is the one predictor used for validation, testing and scoring alike.
 
-A section's logit for a criterion is a sum over its terms; :meth:`SectionModel.sentence_support`
-splits that sum between the section's sentences, so the sentences quoted as a criterion's
-evidence are the ones the criterion model itself holds responsible.
+The sentences quoted as a criterion's evidence are those the criterion model itself, reading each
+sentence on its own, takes as vague (or specific) on that criterion (:meth:`criterion_proba`).
 """
 from __future__ import annotations
 
@@ -167,32 +166,18 @@ class SectionModel:
         direct, crit = self._logits(vectors)
         return combine(self.mode, _sigmoid(direct), _softmax(crit)[:, :, 2])
 
-    def sentence_support(self, text: str, sentences: Sequence[str]) -> np.ndarray:
-        """How much each sentence pushes each criterion towards 2 (specific) rather than 1 (vague).
+    def criterion_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """P(score = 0, 1, 2) of each criterion for each text on its own: (n, 8, 3).
 
-        A criterion's logit difference z2 - z1 for the section is a sum over its terms; each term's
-        share is split between the sentences that contain it, in proportion to how often they do.
-        Returns an (n_sentences, 8) array: positive supports "specific", negative "vague".
+        Explanations ask this of each sentence of a section: a sentence that, read alone, the
+        criterion model takes as vague on a criterion is evidence of vagueness on that criterion;
+        one it takes as silent on the criterion is not evidence either way.
         """
-        weights = self.criterion_coef[:, 2, :] - self.criterion_coef[:, 1, :]  # (8, V)
-        support = np.zeros((len(sentences), len(CRITERIA)))
-        for k, kind in enumerate(self.kinds):
-            index, offset = self._index[k], int(self._offsets[k])
-            analyzer = ANALYZERS[kind]
-            cols, vals = _tfidf(analyzer(text), index, self.idfs[k])
-            if not len(cols):
-                continue
-            position = {c: i for i, c in enumerate(cols.tolist())}
-            share = np.zeros((len(sentences), len(cols)))
-            for i, sentence in enumerate(sentences):
-                for term, n in Counter(t for t in analyzer(sentence) if t in index).items():
-                    j = position.get(index[term])
-                    if j is not None:
-                        share[i, j] += n
-            totals = share.sum(axis=0)
-            share = np.divide(share, totals, out=np.zeros_like(share), where=totals > 0)
-            support += share @ (vals[:, None] * weights[:, cols + offset].T)
-        return support
+        if not texts:
+            return np.zeros((0, len(CRITERIA), 3))
+        vectors = [self.vector(t) for t in texts]
+        crit = np.stack([self.criterion_coef[:, :, c] @ v for c, v in vectors]) + self.criterion_intercept
+        return _softmax(crit)
 
     def top_terms(self, n: int = 8) -> dict[str, tuple[list[str], list[str]]]:
         """Per criterion, the ``n`` terms weighing most towards specific (2) and towards vague (1)."""
@@ -228,8 +213,12 @@ class SectionModel:
     def load(cls, path: str | Path) -> "SectionModel":
         """Read a model file; raises ValueError for anything that is not one (never unpickles)."""
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
+            with open(path, "rb") as fh:
+                loaded = np.load(fh, allow_pickle=False)
+                if not isinstance(loaded, np.lib.npyio.NpzFile):
+                    raise ValueError("a single array, not a model archive")
+                with loaded as npz:
+                    arrays = {k: npz[k] for k in npz.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
             raise ValueError(f"not a plancheck model file ({type(exc).__name__}: {exc})") from exc
         if str(arrays.get("format", "")) != FORMAT:

@@ -57,8 +57,7 @@ class Scorer:
         out = []
         for i, (section, doc) in enumerate(zip(sections, nlp_mod.parse((s.text for s in sections), self.nlp))):
             sentences = nlp_mod.sentences(doc)
-            support = self.model.sentence_support(section.text, sentences)
-            why = explain(probs[i], float(p[i]), self.threshold, sentences, support)
+            why = explain(probs[i], float(p[i]), self.threshold, sentences, self.model.criterion_proba(sentences))
             out.append(Assessment(section.area, section.headings, section.pages, round(float(p[i]), 4),
                                   bool(p[i] >= self.threshold), why.criteria, why.reasons, why.evidence, section.text,
                                   why.p_specific, self.threshold))

@@ -55,7 +55,7 @@ def packet(out: Path) -> None:
         if pi < threshold:
             continue
         sentences = nlp_mod.sentences(doc)
-        why = explain(pr, float(pi), threshold, sentences, model.sentence_support(s.text, sentences))
+        why = explain(pr, float(pi), threshold, sentences, model.criterion_proba(sentences))
         flagged.append((s, why))
     chosen = random.Random(2009).sample(flagged, min(SAMPLE, len(flagged)))
     lines = []

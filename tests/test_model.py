@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plancheck.explain import agree, explain, quotable
+from plancheck.explain import agree, deciding, explain, quotable
 from plancheck.lexical import SectionModel, char_terms, normalise, rule_probability, word_terms
 from plancheck.model import Params, choose_threshold, fit
 from plancheck.rubric import CRITERIA, failing, label_from_scores
@@ -88,13 +88,12 @@ def test_model_learns_specific_from_vague():
     assert probs[0, CRITERIA.index("owner")].argmax() == 2 and probs[1, CRITERIA.index("owner")].argmax() == 1
 
 
-def test_model_sentence_support_points_at_the_responsible_sentence():
+def test_model_reads_single_sentences_for_evidence():
     model = _toy_model()
-    text = f"{SPECIFIC[0]}\n{VAGUE[1]}"
-    support = model.sentence_support(text, [SPECIFIC[0], VAGUE[1]])
-    assert support.shape == (2, 8)
+    probs = model.criterion_proba([SPECIFIC[0], VAGUE[2]])
+    assert probs.shape == (2, 8, 3) and np.allclose(probs.sum(axis=-1), 1)
     owner = CRITERIA.index("owner")
-    assert support[0, owner] > 0 > support[1, owner]
+    assert probs[0, owner].argmax() == 2 and probs[1, owner].argmax() == 1
 
 
 def test_model_corrupt_or_foreign_file_is_refused(tmp_path):
@@ -121,25 +120,50 @@ def test_model_verdict_and_criteria_always_agree():
     assert "timescales" in raised and label_from_scores(scores) == "sufficient"
 
 
+def _sentence_probs(n: int, **by_criterion) -> np.ndarray:
+    """(n, 8, 3) probabilities: every sentence silent (score 0) except where given."""
+    out = np.tile([0.8, 0.1, 0.1], (n, 8, 1))
+    for criterion, rows in by_criterion.items():
+        out[:, CRITERIA.index(criterion)] = rows
+    return out
+
+
 def test_model_explain_quotes_only_sentences_that_support_the_claim():
     sentences = ["Who owns this?", "Owner", "An owner will be appointed in due course once the review concludes.",
-                 "DCI Hart leads the unit from 1 April 2009."]
-    support = np.zeros((4, 8))
-    owner = CRITERIA.index("owner")
-    support[:, owner] = [-5.0, -4.0, -2.0, 1.5]
+                 "DCI Hart leads the unit from 1 April 2009.", "Crime rose by 12% across the county in 2008."]
+    owner = [[0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.1, 0.7, 0.2], [0.1, 0.2, 0.7], [0.8, 0.1, 0.1]]
     probs = np.tile([0.05, 0.15, 0.8], (8, 1))
-    probs[owner] = [0.1, 0.7, 0.2]
-    why = explain(probs, 0.9, 0.5, sentences, support)
-    reason = next(r for r in why.reasons if r.startswith("owner"))
-    assert reason.startswith("owner: vague - 'An owner will be appointed")
-    assert "Who owns" not in reason and "DCI Hart" not in reason
+    probs[CRITERIA.index("owner")] = [0.1, 0.7, 0.2]
+    why = explain(probs, 0.9, 0.5, sentences, _sentence_probs(5, owner=owner))
+    assert why.reasons == ("owner: vague - 'An owner will be appointed in due course once the review concludes.'",)
     assert why.criteria["owner"] == 1 and label_from_scores(why.criteria) == "insufficient"
+    assert why.evidence["owner"] == ["An owner will be appointed in due course once the review concludes."]
+
+
+def test_model_explain_names_what_is_missing_when_no_sentence_qualifies():
+    probs = np.tile([0.05, 0.15, 0.8], (8, 1))
+    probs[CRITERIA.index("timescales")] = [0.2, 0.7, 0.1]
+    probs[CRITERIA.index("actions")] = [0.7, 0.2, 0.1]
+    why = explain(probs, 0.9, 0.5, ["Crime rose by 12% across the county in 2008."], _sentence_probs(1))
+    assert why.reasons == ("actions: missing - no concrete committed action found",
+                           "timescales: vague - no specific date, deadline or milestone for the actions found")
+
+
+def test_model_flag_reasons_are_the_deciding_criteria():
+    probs = np.tile([0.05, 0.15, 0.8], (8, 1))
+    for c in ("owner", "objectives", "resources", "measures", "collaboration"):
+        probs[CRITERIA.index(c)] = [0.1, 0.8, 0.1]
+    why = explain(probs, 0.95, 0.5, [], np.zeros((0, 8, 3)))
+    assert [r.split(":")[0] for r in why.reasons] == ["owner"]  # the core failure decides the flag
+    probs[CRITERIA.index("owner")] = [0.05, 0.15, 0.8]
+    why = explain(probs, 0.95, 0.5, [], np.zeros((0, 8, 3)))
+    assert [r.split(":")[0] for r in why.reasons] == ["objectives", "resources", "measures", "collaboration"]
 
 
 def test_model_flag_with_passing_scores_names_a_doubtful_criterion():
     probs = np.tile([0.05, 0.15, 0.8], (8, 1))
     probs[CRITERIA.index("timescales")] = [0.1, 0.35, 0.55]
-    why = explain(probs, 0.7, 0.5, [], np.zeros((0, 8)))
+    why = explain(probs, 0.7, 0.5, [], np.zeros((0, 8, 3)))
     assert why.reasons and why.reasons[0].startswith("timescales: doubtful - the model is only 55% sure")
 
 
@@ -165,8 +189,7 @@ def test_model_scores_example_plans(scorer, examples):
             assert set(a["criteria"]) == set(CRITERIA) and a["threshold"] == scorer.threshold
             assert a["flagged"] == (label_from_scores(a["criteria"]) == "insufficient")
             if a["flagged"]:
-                failing_now = failing(a["criteria"])
-                assert a["reasons"] and {r.split(":")[0] for r in a["reasons"]} == set(failing_now)
+                assert a["reasons"] and {r.split(":")[0] for r in a["reasons"]} == set(deciding(a["criteria"]))
 
 
 def test_model_refuses_another_pipeline(models_copy):
