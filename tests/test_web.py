@@ -529,3 +529,22 @@ def test_web_retrain_failure_is_shown(served):
     assert client.get("/train/log").text == "no corpus\n"
     page = client.get("/train").text
     assert "failed" in page and "(exit 1)" in page
+
+
+def test_web_promote_and_roll_back_a_real_model(models_copy, served):
+    from plancheck.card import current_name, load_model
+    from plancheck.errors import ModelError
+
+    try:
+        name = current_name(models_copy)
+        load_model(name, models_copy)
+    except ModelError as exc:
+        pytest.skip(f"no loadable bundled model to promote: {exc.message}")
+    if name is None:
+        pytest.skip("the bundled models/ has no current model")
+    client = client_for(create_app([served["scores"]], config=Config(model_dir=str(models_copy))))
+    csrf = csrf_of(client, "/models")
+    page = client.post("/models/promote", data={"csrf": csrf, "name": name}, follow_redirects=True).text
+    assert f"{name} is now current (was {name})" in page and "promoted by hand" in page
+    page = client.post("/models/rollback", data={"csrf": csrf}, follow_redirects=True).text
+    assert f"{name} is current again" in page and f"rollback from {name}" in page
