@@ -304,9 +304,10 @@ def grade_submission(document: str | Path, grades: str | Path, grader: str, root
                 result.changes.append(f"{g.area}: graded {g.label}")
             continue
         if not replace:
-            problems.append(f"{place}: {g.area} of {g.document} is already graded ({corpus.labels_path} line "
-                            f"{old.line}, by {old.grader or 'unknown'} on {old.graded_on or 'an unknown date'}); pass "
-                            f"--replace to correct it (the old grade is kept in {corpus.history_path.name})")
+            problems.append(f"{place}: duplicate grade: {g.area} of {g.document} is already graded "
+                            f"({corpus.labels_path} line {old.line}, by {old.grader or 'unknown'} on "
+                            f"{old.graded_on or 'an unknown date'}); pass --replace to correct it (the old grade is "
+                            f"kept in {corpus.history_path.name})")
             continue
         result.replaced.append(old)
         changed = _diff({c: str(v) for c, v in old.scores.items()}, row) or "the same scores"

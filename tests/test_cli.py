@@ -97,7 +97,8 @@ def test_cli_models_info_features(capsys):
     assert main(["info"]) == 0
     assert "Threshold" in capsys.readouterr().out
     assert main(["features"]) == 0
-    assert "timescales.deadline" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "timescales\n" in out and "specific:" in out and "vague:" in out
 
 
 def test_cli_every_verb_has_help_with_an_example():
@@ -312,7 +313,7 @@ def test_cli_grade_shows_the_changes_and_replace_keeps_history(tmp_path, root, e
     assert "major_crime: graded insufficient" in capsys.readouterr().err
     grades.write_text(header + "major_crime,2,2,2,2,2,2,2,2\n")
     assert main(args) == 1
-    assert f"{grades} line 2: major_crime of stourholme-2009.txt is already graded" in capsys.readouterr().err
+    assert f"{grades} line 2: duplicate grade: major_crime of stourholme-2009.txt is already graded" in capsys.readouterr().err
     assert main(args + ["--replace"]) == 0
     err = capsys.readouterr().err
     assert "major_crime: replaces the grade of" in err and "owner 1 -> 2" in err

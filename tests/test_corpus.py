@@ -293,7 +293,7 @@ def test_grading_a_correction_needs_replace_and_keeps_the_old_grade(tmp_path, ro
     before = _tree(corpus)
     with pytest.raises(CorpusError) as info:
         grade_submission(examples / "stourholme-2009.txt", grades, "B Reviewer", corpus, force=STOURHOLME)
-    assert f"{grades} line 2: public_order of stourholme-2009.txt is already graded" in str(info.value)
+    assert f"{grades} line 2: duplicate grade: public_order of stourholme-2009.txt is already graded" in str(info.value)
     assert "--replace" in str(info.value) and _tree(corpus) == before
 
     result = grade_submission(examples / "stourholme-2009.txt", grades, "B Reviewer", corpus, force=STOURHOLME,
