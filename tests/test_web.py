@@ -548,3 +548,34 @@ def test_web_promote_and_roll_back_a_real_model(models_copy, served):
     assert f"{name} is now current (was {name})" in page and "promoted by hand" in page
     page = client.post("/models/rollback", data={"csrf": csrf}, follow_redirects=True).text
     assert f"{name} is current again" in page and f"rollback from {name}" in page
+
+
+def test_web_plan_of_a_score_file_reads_the_text_again_from_the_original(tmp_path):
+    triaged = webdata.triage_folder(tmp_path)
+    record = json.loads((triaged / "needs-review" / "stourholme-2009.txt.json").read_text())
+    record["path"] = "plans/stourholme-2009.txt"  # relative to the score file's folder
+    (tmp_path / "batch" / "plans").mkdir(parents=True)
+    (triaged / "needs-review" / "stourholme-2009.txt").rename(tmp_path / "batch" / "plans" / "stourholme-2009.txt")
+    webdata.write_scores(tmp_path / "batch" / "scores.jsonl", [record])  # texts left out, as score files do
+    client = client_for(create_app([tmp_path / "batch"]))
+    html = client.get(stourholme(client)).text
+    assert "read again from the original file" in html
+    assert re.search(r'<div class="text">.*?<mark class="m-', html, re.S)
+
+
+def test_web_plan_of_a_score_file_without_its_original_lists_each_sentence_once(client):
+    html = client.get(plan_links(client.get("/").text)["Brenford"]).text
+    assert "score files leave it out" in html
+    section = html.split('id="s-roads_policing"')[1].split("<section")[0]
+    assert "Evidence for actions in roads_policing." not in section  # actions is vague there
+    assert section.count("A vague line about actions.") == 1
+
+
+def test_web_evidence_sentences_are_grouped_with_their_criteria():
+    from plancheck.types import Assessment
+    from plancheck.web.app import _by_sentence
+
+    a = Assessment.from_dict(webdata.assessment("major_crime", webdata.VAGUE))
+    a.evidence.clear()
+    a.evidence.update({"owner": ["Shared line.", "Own line."], "timescales": ["Shared line."]})
+    assert _by_sentence(a) == [("Shared line.", ["owner", "timescales"], 0), ("Own line.", ["owner"], 0)]

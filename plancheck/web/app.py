@@ -26,7 +26,7 @@ from ..config import Config
 from ..errors import CorpusError, ModelError, PlancheckError
 from ..rubric import CRITERIA
 from . import learning
-from .batches import REVIEWS_FILE, Folders, NotServedError, Plan, area_order, corpus_forces
+from .batches import REVIEWS_FILE, Folders, NotServedError, Plan, area_order, corpus_forces, section_texts
 from .national import build, to_csv
 from .pages import STATIC, highlight, render
 from .reviews import ReviewStore, history, parse_form, save_review, section_id, store_of
@@ -231,6 +231,9 @@ def _render_plan(request: Request, plan: Plan, reviews: list, status: int = 200,
     state = _state(request)
     sections = []
     assessments = plan.assessments
+    reread = {}
+    if plan.original is not None and assessments and not any(a.text for a in assessments):
+        reread = section_texts(plan.original, state.config)  # score files leave the texts out
     for i, a in enumerate(assessments):
         versions = history(reviews, section_id(plan, a.area))
         current = dict(versions[-1].criteria) if versions else {c: a.criteria.get(c) for c in CRITERIA}
@@ -238,9 +241,11 @@ def _render_plan(request: Request, plan: Plan, reviews: list, status: int = 200,
         if submitted and submitted.get("area") == a.area:
             current = {c: submitted.get(c) for c in CRITERIA}
             note = submitted.get("note", "")
-        text, unfound = highlight(a.text, a.evidence, a.criteria) if a.text else ("", [])
+        source = a.text or reread.get(a.area, "")
+        text, unfound = highlight(source, a.evidence, a.criteria) if source else ("", [])
         sections.append({"a": a, "versions": versions, "current": current, "note": note, "text": text,
-                         "unfound": unfound, "prev": assessments[i - 1].area if i else None,
+                         "unfound": unfound, "reread": bool(source and not a.text), "evidence": _by_sentence(a),
+                         "prev": assessments[i - 1].area if i else None,
                          "next": assessments[i + 1].area if i + 1 < len(assessments) else None})
     report = None
     if plan.record_file is not None:
@@ -251,6 +256,17 @@ def _render_plan(request: Request, plan: Plan, reviews: list, status: int = 200,
                 plan=plan, sections=sections, original=_file_link(state.folders, plan.original), report=report,
                 reviewer=reviewer, problem=problem, corpus=str(state.corpus) if state.corpus else "",
                 missing=plan.missing_areas)
+
+
+def _by_sentence(a) -> list[tuple[str, list[str], int | None]]:
+    """Each evidence sentence once, with the criteria it supports and the first one's score."""
+    out: dict[str, list[str]] = {}
+    for c in list(CRITERIA) + [k for k in a.evidence if k not in CRITERIA]:
+        for sentence in a.evidence.get(c) or ():
+            names = out.setdefault(str(sentence), [])
+            if c not in names:
+                names.append(c)
+    return [(s, names, a.criteria.get(names[0])) for s, names in out.items()]
 
 
 async def review_post(request: Request) -> Response:

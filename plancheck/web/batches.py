@@ -407,6 +407,46 @@ class Folders:
         return Plan(batch, _key(rel), record, file, original, force_name(record, self.forces))
 
 
+_texts_cache: dict[tuple[str, int, int], dict[str, str]] = {}
+_texts_lock = threading.Lock()
+
+
+def section_texts(path: Path, config) -> dict[str, str]:
+    """Each area's text in the plan at ``path``, read again (for records that leave texts out).
+
+    The file is read in an isolated worker with the same limits as a batch (runner.run), never in
+    the server's own process; a file that fails gives no texts.
+    """
+    from ..ingest import read_document
+    from ..runner import run
+    from ..segment import segment
+
+    try:
+        st = path.stat()
+    except OSError:
+        return {}
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    with _texts_lock:
+        if key in _texts_cache:
+            return _texts_cache[key]
+
+    def task(p: str) -> dict:
+        seg = segment(read_document(p, config), config.required_areas)
+        return {"texts": {s.area: s.text for s in seg.sections}}
+
+    def error(p: str, code: str, message: str) -> dict:
+        return {"texts": {}, "error": message}
+
+    try:
+        result = next(run([str(path)], task, error, config.replace(jobs=1)))
+    except Exception:  # the page shows the evidence sentences instead
+        result = {"texts": {}}
+    texts = result.get("texts") or {}
+    with _texts_lock:
+        _texts_cache[key] = texts
+    return texts
+
+
 def area_order(plans: Iterable[Plan]) -> list[str]:
     """The areas to show: every area key in the rubric's order (counter terrorism only when present)."""
     present = {a.area for p in plans for a in p.assessments} | {m for p in plans for m in p.missing_areas}

@@ -43,7 +43,8 @@ class Cell:
     def text(self) -> str:
         """What the cell says in print: the state, p and the failing criteria."""
         if self.state == "flagged":
-            return f"flagged p={self.p:.2f}" + (f": {', '.join(self.failing)}" if self.failing else "")
+            shown = ", ".join(self.failing[:3]) + (f" +{len(self.failing) - 3} more" if len(self.failing) > 3 else "")
+            return f"flagged p={self.p:.2f}" + (f": {shown}" if self.failing else "")
         if self.state == "sufficient":
             return f"sufficient p={self.p:.2f}"
         return {"missing": "missing", "absent": "-", "unreadable": "unreadable"}[self.state]
