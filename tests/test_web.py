@@ -63,7 +63,7 @@ def csrf_of(client: TestClient, url: str = "/") -> str:
 
 def plan_links(html: str) -> dict[str, str]:
     """Force name -> plan page link, from the matrix."""
-    return {m.group(2): m.group(1) for m in re.finditer(r'<th scope="row"><a href="(/plan/[^"]+)">([^<]+)</a>', html)}
+    return {m.group(2): m.group(1) for m in re.finditer(r'<th scope="row"><a class="force" href="(/plan/[^"]+)">([^<]+)</a>', html)}
 
 
 def stourholme(client: TestClient) -> str:
@@ -579,3 +579,21 @@ def test_web_evidence_sentences_are_grouped_with_their_criteria():
     a.evidence.clear()
     a.evidence.update({"owner": ["Shared line.", "Own line."], "timescales": ["Shared line."]})
     assert _by_sentence(a) == [("Shared line.", ["owner", "timescales"], 0), ("Own line.", ["owner"], 0)]
+
+
+@pytest.mark.parametrize("same_bytes", [True, False])
+def test_web_original_found_by_name_only_when_its_bytes_match(tmp_path, same_bytes):
+    from plancheck.web.batches import Folders
+
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    source = webdata.EXAMPLES / "stourholme-2009.txt"
+    data = source.read_bytes() if same_bytes else source.read_bytes() + b"\nchanged"
+    (plans / "stourholme-2009.txt").write_bytes(data)
+    import hashlib
+
+    rec = webdata.record("/somewhere/else/stourholme-2009.txt", [webdata.assessment("major_crime")],
+                         sha=hashlib.sha256(source.read_bytes()).hexdigest())
+    webdata.write_scores(tmp_path / "scores" / "s.jsonl", [rec])
+    plan = Folders([tmp_path / "scores", plans]).plans()[0]
+    assert (plan.original == (plans / "stourholme-2009.txt").resolve()) is same_bytes

@@ -93,7 +93,7 @@ def row_names(browser) -> list[str] | None:
     from selenium.webdriver.common.by import By
 
     try:
-        return [r.find_element(By.TAG_NAME, "th").text for r in browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")]
+        return [r.find_element(By.CSS_SELECTOR, "th .force").text for r in browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")]
     except StaleElementReferenceException:
         return None
 
@@ -115,7 +115,7 @@ def test_web_browser_national_picture_renders_the_matrix(workbench, browser, tmp
     browser.get(workbench + "/")
     table = browser.find_element(By.ID, "matrix")
     rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
-    assert [r.find_element(By.TAG_NAME, "th").text for r in rows] == ["Ashvale", "Brenford", "Corrin", "Dunmere",
+    assert [r.find_element(By.CSS_SELECTOR, "th .force").text for r in rows] == ["Ashvale", "Brenford", "Corrin", "Dunmere",
                                                                       "Stourholme"]
     cell = table.find_element(By.CSS_SELECTOR, 'tr:nth-child(2) td[data-area="roads_policing"]')
     assert cell.text.startswith("flagged p=0.55") and "failing: actions, owner" in cell.get_attribute("title")
@@ -165,7 +165,7 @@ def test_web_browser_summary_file_filters_and_sorts_in_the_page(browser, served,
     browser.get(out.as_uri())
 
     def shown():
-        return [r.find_element(By.TAG_NAME, "th").text for r in browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
+        return [r.find_element(By.CSS_SELECTOR, "th .force").text for r in browser.find_elements(By.CSS_SELECTOR, "#matrix tbody tr")
                 if r.is_displayed()]
 
     assert shown() == ["Ashvale", "Brenford", "Corrin", "Dunmere"]

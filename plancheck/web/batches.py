@@ -163,6 +163,17 @@ def corpus_forces(corpus: str | Path | None) -> dict[str, str]:
         return {}
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return ""
+    return h.hexdigest()
+
+
 def _is_record(data) -> bool:
     return isinstance(data, dict) and "path" in data and "status" in data
 
@@ -364,12 +375,22 @@ class Folders:
         return list(by_key.values())
 
     def _original_of_scored(self, record: dict, batch: Batch) -> Path | None:
+        """The plan's own file, if a served folder holds it: the recorded path taken from where the
+        score file is, the served folders, their parents or here; else a file of the same name
+        directly in a served folder, when its SHA-256 is the record's."""
         path = str(record.get("path") or "")
         if not path:
             return None
-        for base in (batch.path.parent, batch.root, Path.cwd()):
+        bases = [batch.path.parent, batch.root, *self.roots, *(r.parent for r in self.roots), Path.cwd()]
+        for base in dict.fromkeys(bases):
             found = self.resolve_inside(path, base)
             if found is not None and found.is_file():
+                return found
+        sha = record.get("sha256")
+        name = re.split(r"[\\/]", path)[-1]
+        for root in self.roots:
+            found = self.resolve_inside(name, root)
+            if sha and found is not None and found.is_file() and _sha256(found) == sha:
                 return found
         return None
 
