@@ -113,11 +113,23 @@ def _allow_children() -> None:
         process.daemon = False
 
 
+# Trusted text scored once on each worker, in process, so that every reader forked afterwards starts
+# with warm caches (spaCy's, NumPy's, compiled patterns) instead of building and dropping them per file.
+_WARM_UP = ("Serious and organised crime. The Head of Crime will appoint a named lead by 31 March 2010, "
+            "funded with £120,000 from the force budget, and report progress to the board each quarter.")
+
+
 def _scorer(files: ModelFiles):
     scorer = _SCORERS.get(files.sha256)
     if scorer is None:
+        from .types import Section
+
         _allow_children()
-        scorer = _SCORERS[files.sha256] = files.load(Config())
+        scorer = files.load(Config())
+        scorer.assess([Section("serious_organised_crime", (), (), _WARM_UP)])
+        import pypdf  # noqa: F401  (imported by each reader otherwise: once here, inherited by every fork)
+        import docx  # noqa: F401
+        _SCORERS[files.sha256] = scorer
         gc.freeze()  # the loaded model and pipeline stay shared with forked readers, not copied
     return scorer
 
@@ -253,7 +265,12 @@ def _stream(client, paths: list[str], config: Config, files: ModelFiles, send) -
             record = error_record(path, "unreadable", f"{path}: the Dask task failed ({type(exc).__name__}: {exc})",
                                   files.name, sha256=file_sha256(path, config.max_file_bytes))
         future.release()
-        record["path"] = path
+        sent = send(path)
+        if sent != path:  # the worker was given an absolute path: the record names the file as the user did
+            record["path"] = path
+            error = record.get("error") or {}
+            if str(error.get("message", "")).startswith(f"{sent}:"):
+                error["message"] = path + error["message"][len(sent):]
         yield record
         if n % MIN_WINDOW == 0:
             window = _window(client)  # workers may have joined or left
