@@ -132,7 +132,8 @@ def test_dask_resume_skips_recorded_files(cluster, tmp_path, settings):
     out.write_text("".join(lines[:3]) + lines[3][:20], encoding="utf-8")  # three records and a torn line
     code = _score(EXAMPLES, "-f", "jsonl", "-o", out, "--config", settings, "--resume", "--backend", "dask",
                   "--scheduler", cluster.scheduler_address)
-    assert code == 1
+    rescored = [json.loads(line) for line in lines[3:]]
+    assert code == (1 if any(r["status"] != "scored" for r in rescored) else 0)  # as a local resume: this run's files
     records = _records(out)
     assert sorted(r["path"] for r in records) == sorted(collect_paths([str(EXAMPLES)]))
     assert _canonical(records) == _canonical([json.loads(line) for line in lines])
