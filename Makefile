@@ -12,8 +12,10 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# The examples include an image-only scan that cannot be read: `plancheck demo` then exits 1, as
+# `plancheck score` would, and that is the demo working.
 demo: $(STAMP)
-	$(PY) -m plancheck demo
+	$(PY) -m plancheck demo || test $$? -eq 1
 
 # The workbench's browser tests drive Debian's chromium through chromium-driver: installed only
 # when missing (as root, as CI runs); without them those tests are skipped and say why.

@@ -27,6 +27,9 @@ from .rubric import CORE, CRITERIA, MIN_SUPPORTING, QUESTIONS, SUPPORTING, faili
 
 QUOTES_PER_REASON = 2
 EVIDENCE_PER_CRITERION = 3
+# A sentence is quoted as making a criterion vague only when, read alone, the criterion model gives
+# "vague" at least this probability; otherwise the reason says what is missing instead.
+QUOTE_CONFIDENCE = 0.6
 _LETTERS = re.compile(r"[A-Za-z]")
 
 
@@ -51,6 +54,17 @@ def quotable(sentence: str) -> bool:
     if "|" in s and not any(ch.isdigit() for ch in s) and len(words) <= 12:
         return False  # a table's header row
     return True
+
+
+def _distinct(sentences: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for s in sentences:
+        key = " ".join(s.lower().split())
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
 
 
 def _quote(sentence: str, limit: int = 160) -> str:
@@ -111,7 +125,7 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
         sp = sentence_probs[:, j, :] if len(sentences) else np.zeros((0, 3))
         vague = [i for i in np.argsort(-sp[:, 1]) if ok[i] and sp[i, 1] > max(sp[i, 0], sp[i, 2])]
         specific = [i for i in np.argsort(-sp[:, 2]) if ok[i] and sp[i, 2] > max(sp[i, 0], sp[i, 1])]
-        vague_quotes[c] = [sentences[i] for i in vague[:QUOTES_PER_REASON]]
+        vague_quotes[c] = _distinct([sentences[i] for i in vague if sp[i, 1] >= QUOTE_CONFIDENCE])[:QUOTES_PER_REASON]
         chosen = specific if scores[c] == 2 else (vague if scores[c] == 1 else [])
         evidence[c] = [" ".join(sentences[i].split()) for i in chosen[:EVIDENCE_PER_CRITERION]]
     reasons: list[str] = []

@@ -70,3 +70,22 @@ def report(sections: Sequence[GradedSection], p: np.ndarray, criteria_pred: np.n
             "per_area": breakdown(sections, p, threshold, lambda s: [s.area]),
             "per_style": breakdown(sections, p, threshold, lambda s: [s.style] if s.style else list(s.tags) or ["untagged"]),
             "per_writer": breakdown(sections, p, threshold, lambda s: [s.writer or "unknown"])}
+
+
+def agreement(first: dict[str, dict[str, int]], second: dict[str, dict[str, int]]) -> dict:
+    """Cohen's kappa and raw agreement per criterion (and of the rule's label) between two gradings."""
+    from sklearn.metrics import cohen_kappa_score
+
+    from .rubric import label_from_scores
+
+    ids = sorted(set(first) & set(second))
+    out: dict = {"sections": len(ids)}
+    if not ids:
+        return out
+    pairs = {c: ([first[i][c] for i in ids], [second[i][c] for i in ids]) for c in CRITERIA}
+    pairs["label"] = ([label_from_scores(first[i]) for i in ids], [label_from_scores(second[i]) for i in ids])
+    for key, (a, b) in pairs.items():
+        same = sum(x == y for x, y in zip(a, b)) / len(ids)
+        kappa = 1.0 if same == 1.0 else float(cohen_kappa_score(a, b))
+        out[key] = {"kappa": round(kappa, 3), "agreement": round(same, 3)}
+    return out

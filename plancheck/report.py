@@ -79,8 +79,28 @@ def render_card_markdown(card: dict) -> str:
                       "| group | sections | insufficient | accuracy | recall |", "|---|---|---|---|---|"]
             for k, g in r.get(group, {}).items():
                 lines.append(f"| {k} | {g['n']} | {g['insufficient']} | {_fmt(g['accuracy'])} | {_fmt(g['recall'])} |")
-    for title, extra in card.get("appendix", {}).items():
-        lines += ["", f"## {title}", "", str(extra)]
+    evidence = card.get("evidence", {})
+    if evidence.get("selection"):
+        lines += ["", "## Model selection (leave one writer out; `scripts/select_model.py`)", "",
+                  "| candidate | blind-dev F1 | blind-dev ROC-AUC | pool F1 | criteria macro-F1 (blind-dev) |",
+                  "|---|---|---|---|---|"]
+        for name, r in evidence["selection"].items():
+            lines.append(f"| {name} | {_fmt(r.get('blind_dev_f1'))} | {_fmt(r.get('blind_dev_roc_auc'))} "
+                         f"| {_fmt(r.get('pool_f1'))} | {_fmt(r.get('criteria_macro_f1_blind_dev'))} |")
+    if evidence.get("reason_check"):
+        r = evidence["reason_check"]
+        lines += ["", "## Do the reasons hold?", "",
+                  f"An independent checker read {r.get('sections')} flagged sections by writers "
+                  f"{', '.join(r.get('held_out_writers') or [])} (judged by a model trained without them) and "
+                  f"found {r.get('supported')} of {r.get('reasons_checked')} reasons true, with relevant quotes: "
+                  f"**{_fmt(r.get('share'))}** (`scripts/reason_check.py`)."]
+    if evidence.get("second_grading"):
+        g = evidence["second_grading"]
+        lines += ["", f"## Agreement of two independent gradings ({g.get('sections')} blind sections)", "",
+                  "| criterion | Cohen's kappa | agreement |", "|---|---|---|"]
+        for key in list(CRITERIA) + ["label"]:
+            if key in g:
+                lines.append(f"| {key} | {_fmt(g[key]['kappa'])} | {_fmt(g[key]['agreement'])} |")
     lines += ["", "## Limits", "",
               "Every training and test text is fictional, written for this project by eleven writers. The blind sets "
               "are other writers' work, in styles the corpus lacked, but they are not real plans: expect lower figures "

@@ -227,6 +227,7 @@ def train_model(corpus_root: str | Path = "corpus", model_dir: str | Path | None
         "python": platform.python_version(),
         "metrics": evaluations,
         "baselines": {"tfidf_logreg": baseline},
+        "evidence": _evidence(corpus_root, model_dir, blind_dev + blind_test),
         "training_seconds": round(time.perf_counter() - started, 1),
     }
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -239,6 +240,40 @@ def train_model(corpus_root: str | Path = "corpus", model_dir: str | Path | None
         set_current(model_dir, name, why)
     return {"name": name, "promoted": promoted, "why": why, "threshold": threshold.value, "card": card,
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _evidence(corpus_root: Path, model_dir: Path, blind: Sequence[GradedSection]) -> dict:
+    """What else vouches for the model, from files beside the corpus and the models.
+
+    The agreement of the blind sets' second grading, the independent check of flag reasons
+    (``scripts/reason_check.py``) and the leave-one-writer-out model selection
+    (``scripts/select_model.py``), each when present.
+    """
+    import json
+
+    out: dict = {}
+    second = corpus_root / dataset.BLIND_DIR / "second-grading.jsonl"
+    if second.is_file() and blind:
+        rows = [json.loads(line) for line in second.read_text(encoding="utf-8").splitlines() if line.strip()]
+        out["second_grading"] = metrics.agreement({s.id: s.criteria for s in blind},
+                                                  {r["id"]: r["criteria"] for r in rows})
+    for key, path in (("reason_check", corpus_root / dataset.BLIND_DIR / "reason-check.json"),
+                      ("selection", model_dir / "SELECTION.json")):
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+            if key == "reason_check":
+                data = {k: data.get(k) for k in ("reasons_checked", "supported", "share", "sections",
+                                                 "held_out_writers")}
+            else:
+                data = {name: {"blind_dev_f1": r["blind_dev"]["f1"], "blind_dev_roc_auc": r["blind_dev"].get("roc_auc"),
+                               "pool_f1": r["pool"]["f1"],
+                               "criteria_macro_f1_blind_dev": r.get("criteria_macro_f1_blind_dev")}
+                        for name, r in data.get("results", {}).items()}
+            out[key] = data
+    return out
 
 
 def _corpus_hash(root: Path) -> str:

@@ -36,11 +36,13 @@ SAMPLE = 50
 RECORD = ROOT / "corpus" / "blind" / "reason-check.json"
 
 
-def packet(out: Path) -> None:
-    corpus = ROOT / "corpus"
-    pool = [s for s in dataset.corpus_sections(corpus) if s.split == "train"] + dataset.blind_sections(corpus, "blind-dev")
+def held_out_model(pool, cache: Path | None):
+    """The model fitted without HELD_OUT writers and its out-of-writer threshold (cached as arrays)."""
+    from plancheck.lexical import SectionModel
+
+    if cache and cache.with_suffix(".npz").is_file() and cache.with_suffix(".json").is_file():
+        return SectionModel.load(cache.with_suffix(".npz")), json.loads(cache.with_suffix(".json").read_text())["threshold"]
     train = [s for s in pool if s.writer not in HELD_OUT]
-    held = [s for s in pool if s.writer in HELD_OUT]
     raw, _ = out_of_writer(train, Params())
     y = np.array([s.y for s in train])
     model = fit([s.text for s in train], y, np.array([[s.criteria[c] for c in CRITERIA] for s in train]), Params(),
@@ -48,6 +50,17 @@ def packet(out: Path) -> None:
     a, b = model.calibrator
     oof = 1 / (1 + np.exp(-(a * np.log(np.clip(raw, 1e-4, 1 - 1e-4) / (1 - np.clip(raw, 1e-4, 1 - 1e-4))) + b)))
     threshold = choose_threshold(y, oof).value
+    if cache:
+        model.save(cache.with_suffix(".npz"))
+        cache.with_suffix(".json").write_text(json.dumps({"threshold": threshold}))
+    return model, threshold
+
+
+def packet(out: Path, cache: Path | None = None) -> None:
+    corpus = ROOT / "corpus"
+    pool = [s for s in dataset.corpus_sections(corpus) if s.split == "train"] + dataset.blind_sections(corpus, "blind-dev")
+    held = [s for s in pool if s.writer in HELD_OUT]
+    model, threshold = held_out_model(pool, cache)
     p, probs = model.predict([s.text for s in held])
     nlp = nlp_mod.load()
     flagged = []
@@ -82,10 +95,12 @@ def tally(answers: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="verb", required=True)
-    sub.add_parser("packet").add_argument("out", type=Path)
+    pk = sub.add_parser("packet")
+    pk.add_argument("out", type=Path)
+    pk.add_argument("--cache", type=Path, help="keep the held-out model here (NAME.npz, NAME.json) for reruns")
     sub.add_parser("tally").add_argument("answers", type=Path)
     args = parser.parse_args()
-    packet(args.out) if args.verb == "packet" else tally(args.answers)
+    packet(args.out, args.cache) if args.verb == "packet" else tally(args.answers)
 
 
 if __name__ == "__main__":

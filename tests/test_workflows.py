@@ -216,10 +216,13 @@ def test_workflow_grade_from_an_edited_json_record(corpus_copy, tmp_path, exampl
 
     record = scorer.score_path(examples / "stourholme-2009.txt")
     record["force"] = "Stourholme Constabulary"
+    first, second = record["areas"][0], record["areas"][1]
+    first["criteria"]["owner"] = 1 if first["criteria"]["owner"] == 2 else 2  # the reviewer changes one score
+    second["confirmed"] = True  # and confirms another area as it stands
     path = tmp_path / "record.json"
     path.write_text(json.dumps(record))
     rows = record_grades(examples / "stourholme-2009.txt", path, "A Reviewer", corpus_copy)
-    assert {r["area"] for r in rows} == {a["area"] for a in record["areas"]}
+    assert {r["area"] for r in rows} == {first["area"], second["area"]}  # unedited predictions are not grades
 
 
 @pytest.mark.parametrize("damage,message", [
