@@ -264,7 +264,7 @@ def _failures(failed: list[dict], total: int, listed: bool, most: int = 5) -> st
 
 
 @app.command()
-def segment(file: Path = typer.Argument(..., help="a plan: PDF, .docx, .txt or .md"),
+def segment(file: Path = typer.Argument(..., help="a plan: PDF, .docx, .rtf, .txt or .md"),
             fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
             config: Optional[Path] = ConfigOpt) -> None:
     """Show what plancheck reads in a plan: its areas, headings, pages and missing areas.

@@ -88,7 +88,9 @@ def table_lines(record: dict) -> list[str]:
         return [f"{name}  ERROR {err.get('code')}: {err.get('message')}"]
     verdict = "NEEDS REVIEW" if record["verdict"] == "needs_review" else "sufficient"
     p = record.get("p_insufficient")
-    lines = [f"{name}  {verdict}" + (f"  (highest p_insufficient {p:.2f})" if p is not None else "")]
+    threshold = next((a.get("threshold") for a in record.get("areas") or [] if a.get("threshold") is not None), None)
+    flag_at = f"; flagged at p >= {threshold:.2f}" if threshold is not None else ""
+    lines = [f"{name}  {verdict}" + (f"  (highest p_insufficient {p:.2f}{flag_at})" if p is not None else "")]
     if record.get("missing_areas"):
         lines.append(f"  missing areas: {', '.join(record['missing_areas'])}")
     for a in record.get("areas") or []:

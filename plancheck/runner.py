@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 Task = Callable[[str], dict]
 # Names of the files plancheck reads (and of .doc, to say it is unsupported).
-_DOCUMENT_SUFFIXES = (".pdf", ".docx", ".doc", ".txt", ".md", ".markdown")
+_DOCUMENT_SUFFIXES = (".pdf", ".docx", ".doc", ".odt", ".rtf", ".txt", ".md", ".markdown")
 ErrorRecord = Callable[[str, str, str], dict]
 
 

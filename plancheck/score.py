@@ -17,7 +17,7 @@ from . import nlp as nlp_mod
 from .card import load_model
 from .config import Config
 from .errors import PlancheckError
-from .ingest import read_document
+from .ingest import force_name, read_document
 from .explain import explain
 from .segment import segment
 from .types import Assessment, Document, Section
@@ -93,6 +93,7 @@ def document_record(document: Document, assessments: list[Assessment], missing: 
         "pages": document.page_count,
         "words": document.word_count,
         "title": document.title,
+        "force": force_name(document),
         "warnings": list(document.warnings),
     }
 
