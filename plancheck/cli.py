@@ -131,24 +131,10 @@ class _Progress:
 
 
 def _score_stream(paths: list[str], config: Config, model: Optional[str]):
-    """Yield records for ``paths``, scored in isolated workers that share one loaded model."""
-    from . import runner
-    from .score import Scorer, error_record, file_sha256
+    """Yield records for ``paths`` (score.score_paths: isolated workers sharing one loaded model)."""
+    from .score import score_paths
 
-    scorer = Scorer.load(model, config)
-    # The pipeline and model live as long as the command: keep their objects out of the collector's
-    # walks, here and in the forked readers (which then share those pages instead of copying them),
-    # and out of the collection at exit, which otherwise takes a fifth of a cold start.
-    import gc
-    gc.freeze()
-
-    def task(path: str) -> dict:
-        return scorer.score_path(path)
-
-    def error(path: str, code: str, message: str) -> dict:
-        return error_record(path, code, message, scorer.name, sha256=file_sha256(path, config.max_file_bytes))
-
-    yield from runner.run(paths, task, error, config)
+    return score_paths(paths, config, model)
 
 
 @app.command()

@@ -214,18 +214,13 @@ def compare_paths(old: str | Path, new: str | Path, config=None, model: str | No
         ModelError: the model could not be loaded.
     """
     from . import nlp as nlp_mod
-    from . import runner
     from .config import Config
-    from .score import Scorer, error_record
+    from .score import Scorer, score_paths
 
     config = config or Config()
     scorer = Scorer.load(model, config)
-
-    def error(path: str, code: str, message: str) -> dict:
-        return error_record(path, code, message, scorer.name)
-
     paths = list(dict.fromkeys([str(old), str(new)]))
-    records = {r["path"]: r for r in runner.run(paths, scorer.score_path, error, config)}
+    records = {r["path"]: r for r in score_paths(paths, config, scorer=scorer)}
     for path in paths:
         record = records[path]
         if record["status"] != "scored":

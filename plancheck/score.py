@@ -76,6 +76,29 @@ class Scorer:
             return error_record(str(path), exc.code, exc.message, self.name)
 
 
+def score_paths(paths: Iterable[str], config: Config | None = None, model: str | Path | None = None,
+                scorer: "Scorer | None" = None) -> Iterator[dict]:
+    """Score files in isolated workers that share one loaded model: one record per path, in order.
+
+    The one way a batch is scored: the command line, the demo, reports and comparisons call it.
+    A file that cannot be read is an error record; nothing stops the batch.
+    """
+    import gc
+
+    from . import runner
+
+    config = config or Config()
+    scorer = scorer or Scorer.load(model, config)
+    # The pipeline and model live as long as the batch: keep their objects out of the collector's
+    # walks, here and in the forked readers (which then share those pages instead of copying them).
+    gc.freeze()
+
+    def error(path: str, code: str, message: str) -> dict:
+        return error_record(path, code, message, scorer.name, sha256=file_sha256(path, config.max_file_bytes))
+
+    yield from runner.run(list(paths), scorer.score_path, error, config)
+
+
 def document_record(document: Document, assessments: list[Assessment], missing: Iterable[str], model: str) -> dict:
     missing = list(missing)
     flagged = any(a.flagged for a in assessments)
