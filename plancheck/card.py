@@ -153,7 +153,8 @@ def rollback(directory: Path) -> tuple[str, str]:
     current = current_name(directory)
     for entry in reversed(history(directory)):
         previous = entry.get("from")
-        if entry.get("to") == current and isinstance(previous, str) and _NAME.match(previous):
+        if (entry.get("to") == current and isinstance(previous, str) and previous != current
+                and _NAME.match(previous)):
             load_model(previous, directory)
             set_current(directory, previous, f"rollback from {current}")
             return previous, str(current)
