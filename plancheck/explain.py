@@ -25,7 +25,7 @@ import numpy as np
 
 from .rubric import CORE, CRITERIA, MIN_SUPPORTING, QUESTIONS, SUPPORTING, failing, label_from_scores
 
-QUOTES_PER_REASON = 2
+QUOTES_PER_REASON = 1
 EVIDENCE_PER_CRITERION = 3
 # A sentence is quoted as making a criterion vague only when, read alone, the criterion model gives
 # "vague" at least this probability; otherwise the reason says what is missing instead.
