@@ -36,6 +36,8 @@ n = nlp.load()
 t3 = time.perf_counter()
 from plancheck.score import Scorer
 s = Scorer.load()
+import gc
+gc.freeze()  # as the command does once the model is loaded
 t4 = time.perf_counter()
 from plancheck import runner
 record = list(runner.run([sys.argv[1]], s.score_path, lambda p, c, m: {}, s.config))[0]
