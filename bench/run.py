@@ -9,8 +9,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.__main__ import main  # noqa: E402
-# bench/overlap.py loads this file for the background-load meter and the process-tree monitor.
-from bench.monitor import CpuMeter, TreeMonitor, wait_quiet  # noqa: E402,F401
 
 if __name__ == "__main__":
     raise SystemExit(main())
