@@ -30,6 +30,8 @@ EVIDENCE_PER_CRITERION = 3
 # A sentence is quoted as making a criterion vague only when, read alone, the criterion model gives
 # "vague" at least this probability; otherwise the reason says what is missing instead.
 QUOTE_CONFIDENCE = 0.6
+# ... and gives "silent on the criterion" at most this probability: the sentence is about it.
+SILENT_AT_MOST = 0.2
 _LETTERS = re.compile(r"[A-Za-z]")
 
 
@@ -119,11 +121,17 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
     p2 = {c: round(float(probs[j][2]), 4) for j, c in enumerate(CRITERIA)}
     scores, lowered, _ = agree(raw, p2, flagged)
     ok = [quotable(s) for s in sentences]
+    a = CRITERIA.index("assessment")
+    evidence_of_assessment = [bool(len(sentences)) and sentence_probs[i, a, 2] >= 0.5 for i in range(len(sentences))]
     evidence: dict[str, list[str]] = {}
     vague_quotes: dict[str, list[str]] = {}
     for j, c in enumerate(CRITERIA):
         sp = sentence_probs[:, j, :] if len(sentences) else np.zeros((0, 3))
-        vague = [i for i in np.argsort(-sp[:, 1]) if ok[i] and sp[i, 1] > max(sp[i, 0], sp[i, 2])]
+        # Vague on this criterion, clearly about it (not silent on it), and, for anything but the
+        # assessment, not a statement of the force's own evidence (last year's figures are history,
+        # not a vague plan).
+        vague = [i for i in np.argsort(-sp[:, 1]) if ok[i] and sp[i, 1] > max(sp[i, 0], sp[i, 2])
+                 and sp[i, 0] < SILENT_AT_MOST and (c == "assessment" or not evidence_of_assessment[i])]
         specific = [i for i in np.argsort(-sp[:, 2]) if ok[i] and sp[i, 2] > max(sp[i, 0], sp[i, 1])]
         vague_quotes[c] = _distinct([sentences[i] for i in vague if sp[i, 1] >= QUOTE_CONFIDENCE])[:QUOTES_PER_REASON]
         chosen = specific if scores[c] == 2 else (vague if scores[c] == 1 else [])
