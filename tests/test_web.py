@@ -542,12 +542,20 @@ def test_web_promote_and_roll_back_a_real_model(models_copy, served):
         pytest.skip(f"no loadable bundled model to promote: {exc.message}")
     if name is None:
         pytest.skip("the bundled models/ has no current model")
+    # A second model: the same arrays under another name, its card re-signed as training would.
+    from plancheck.card import _card_checksum
+
+    card = json.loads((models_copy / f"{name}.card.json").read_text())
+    card["name"], card["artefact"] = "plancheck-77", "plancheck-77.npz"
+    card["card_sha256"] = _card_checksum(card)
+    (models_copy / "plancheck-77.npz").write_bytes((models_copy / f"{name}.npz").read_bytes())
+    (models_copy / "plancheck-77.card.json").write_text(json.dumps(card))
     client = client_for(create_app([served["scores"]], config=Config(model_dir=str(models_copy))))
     csrf = csrf_of(client, "/models")
-    page = client.post("/models/promote", data={"csrf": csrf, "name": name}, follow_redirects=True).text
-    assert f"{name} is now current (was {name})" in page and "promoted by hand" in page
+    page = client.post("/models/promote", data={"csrf": csrf, "name": "plancheck-77"}, follow_redirects=True).text
+    assert f"plancheck-77 is now current (was {name})" in page and "promoted by hand" in page
     page = client.post("/models/rollback", data={"csrf": csrf}, follow_redirects=True).text
-    assert f"{name} is current again" in page and f"rollback from {name}" in page
+    assert f"{name} is current again" in page and "rollback from plancheck-77" in page
 
 
 def test_web_plan_of_a_score_file_reads_the_text_again_from_the_original(tmp_path):
