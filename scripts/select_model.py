@@ -106,34 +106,8 @@ def out_of_writer(pool, run, label):
     return raw, crit
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    corpus = ROOT / "corpus"
-    pool = [s for s in dataset.corpus_sections(corpus) if s.split == "train"] + dataset.blind_sections(corpus, "blind-dev")
-    y = np.array([s.y for s in pool])
-    dev = np.array([s.split == "blind-dev" for s in pool])
-    true = np.array([[s.criteria[c] for c in CRITERIA] for s in pool])
-    candidates = {f"lexical {'+'.join(k)} / {m}": lexical(Params(kinds=k, mode=m))
-                  for k in (("word",), ("word", "char")) for m in ("direct", "criteria", "blend")}
-    candidates["tfidf_logreg (word 1-2-grams)"] = tfidf_logreg
-    candidates["tfidf criteria + rule"] = tfidf_criteria
-    if not args.quick:
-        candidates["spacy textcat bow"] = textcat_bow
-    results = {}
-    for name, run in candidates.items():
-        started = time.perf_counter()
-        raw, crit = out_of_writer(pool, run, name)
-        t = choose_threshold(y, raw)
-        row = {"threshold": round(t.value, 4), "pool": metrics.binary(y, raw, t.value),
-               "blind_dev": metrics.binary(y[dev], raw[dev], t.value), "seconds": round(time.perf_counter() - started)}
-        if crit is not None:
-            row["criteria_macro_f1_pool"] = metrics.criteria(true, crit)["macro_f1"]
-            row["criteria_macro_f1_blind_dev"] = metrics.criteria(true[dev], crit[dev])["macro_f1"]
-        results[name] = row
-        print(f"{name}: blind-dev F1 {row['blind_dev']['f1']:.3f} AUC {row['blind_dev'].get('roc_auc', 0):.3f}",
-              flush=True)
+def write(results: dict, pool, dev) -> None:
+    """Write models/SELECTION.json and SELECTION.md from the results so far."""
     out = {"pool_sections": len(pool), "blind_dev_sections": int(dev.sum()),
            "writers": sorted({s.writer for s in pool}), "results": results}
     (ROOT / "models" / "SELECTION.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
@@ -150,7 +124,44 @@ def main() -> None:
                      f"| {b['f1']:.3f} | {b.get('roc_auc', 0):.3f} | {r.get('criteria_macro_f1_blind_dev', '-')} "
                      f"| {r['seconds']} |")
     (ROOT / "models" / "SELECTION.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", help="candidates whose name starts with one of these (results are "
+                                                  "merged into an existing SELECTION.json)")
+    args = parser.parse_args()
+    corpus = ROOT / "corpus"
+    pool = [s for s in dataset.corpus_sections(corpus) if s.split == "train"] + dataset.blind_sections(corpus, "blind-dev")
+    y = np.array([s.y for s in pool])
+    dev = np.array([s.split == "blind-dev" for s in pool])
+    true = np.array([[s.criteria[c] for c in CRITERIA] for s in pool])
+    candidates = {f"lexical {'+'.join(k)} / {m}": lexical(Params(kinds=k, mode=m))
+                  for k in (("word",), ("word", "char")) for m in ("direct", "criteria", "blend")}
+    candidates["tfidf_logreg (word 1-2-grams)"] = tfidf_logreg
+    candidates["tfidf criteria + rule"] = tfidf_criteria
+    if not args.quick:
+        candidates["spacy textcat bow"] = textcat_bow
+    results = {}
+    existing = ROOT / "models" / "SELECTION.json"
+    if args.only:
+        if existing.is_file():
+            results = json.loads(existing.read_text(encoding="utf-8")).get("results", {})
+        candidates = {k: v for k, v in candidates.items() if any(k.startswith(o) for o in args.only)}
+    for name, run in candidates.items():
+        started = time.perf_counter()
+        raw, crit = out_of_writer(pool, run, name)
+        t = choose_threshold(y, raw)
+        row = {"threshold": round(t.value, 4), "pool": metrics.binary(y, raw, t.value),
+               "blind_dev": metrics.binary(y[dev], raw[dev], t.value), "seconds": round(time.perf_counter() - started)}
+        if crit is not None:
+            row["criteria_macro_f1_pool"] = metrics.criteria(true, crit)["macro_f1"]
+            row["criteria_macro_f1_blind_dev"] = metrics.criteria(true[dev], crit[dev])["macro_f1"]
+        results[name] = row
+        print(f"{name}: blind-dev F1 {row['blind_dev']['f1']:.3f} AUC {row['blind_dev'].get('roc_auc', 0):.3f}",
+              flush=True)
+        write(results, pool, dev)
 
 
 if __name__ == "__main__":
