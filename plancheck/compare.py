@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Optional, Sequence
 from .areas import AREA_KEYS, AREA_NAMES, REQUIRED_AREAS
 from .errors import IngestError
 from .rubric import CRITERIA
-from .types import Assessment
+from .types import Assessment, cite_pages
 
 # Area statuses, in the order a reviewer reads them.
 AREA_STATUSES = ("closed", "still_open", "regressed", "newly_missing", "newly_present", "still_missing",
@@ -321,13 +321,6 @@ def _e(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _pages(a: Assessment | None) -> str:
-    if a is None or not a.pages:
-        return ""
-    lo, hi = min(a.pages), max(a.pages)
-    return f"p. {lo}" if lo == hi else f"pp. {lo}-{hi}"
-
-
 def _mark(text: str, sentences: Sequence[str], tag: str, css: str) -> str:
     """Escaped ``text`` with each of ``sentences`` wrapped in ``<tag class=css>``, matched word by
     word across any whitespace."""
@@ -386,9 +379,9 @@ def _area_html(change: AreaChange) -> list[str]:
     old = change.before.text if change.before else ""
     new = change.after.text if change.after else ""
     parts += ['<div class="sides">',
-              f"<div><h3>Before {_e(_pages(change.before))}</h3>"
+              f"<div><h3>Before {_e(cite_pages(change.before.pages if change.before else ()))}</h3>"
               f'<div class="text">{_mark(old, change.removed, "del", "removed") if old else "<em>absent</em>"}</div></div>',
-              f"<div><h3>After {_e(_pages(change.after))}</h3>"
+              f"<div><h3>After {_e(cite_pages(change.after.pages if change.after else ()))}</h3>"
               f'<div class="text">{_mark(new, change.added, "ins", "added") if new else "<em>absent</em>"}</div></div>',
               "</div></section>"]
     return parts

@@ -24,6 +24,7 @@ from typing import Callable, Iterable, List, Optional, Sequence
 from .areas import AREA_KEYS, GENERAL
 from .config import Config
 from .errors import ConfigError, PlancheckError
+from .types import cite_pages
 
 MIN_WORDS = 40          # default: shorter shared runs are common phrasing, not a copied passage
 MIN_SENTENCE_WORDS = 5  # shorter sentences (headings, labels, table headers) never anchor a match
@@ -487,13 +488,6 @@ def find_overlaps(paths: Iterable[str], config: Config | None = None, min_words:
 
 # --- output ----------------------------------------------------------------------------------
 
-def _pages(pages: Sequence[int]) -> str:
-    pages = sorted(set(pages))
-    if not pages:
-        return ""
-    return f"p. {pages[0]}" if len(pages) == 1 else f"pp. {pages[0]}-{pages[-1]}"
-
-
 def _quote(text: str, limit: int = 150) -> str:
     return "'" + (text if len(text) <= limit else text[:limit - 3].rstrip() + "...") + "'"
 
@@ -507,7 +501,7 @@ def table_lines(report: OverlapReport) -> list[str]:
         kind = "identical" if passage.identical else f"near-duplicate, similarity {passage.similarity:.2f}"
         lines.append(f"\n[{n}] {passage.words} words, {passage.sentences} sentence(s), {kind}")
         for side in (passage.a, passage.b):
-            lines.append(f"    {Path(side.path).name} ({side.force}) {side.area} {_pages(side.pages)}")
+            lines.append(f"    {Path(side.path).name} ({side.force}) {side.area} {cite_pages(side.pages)}")
         lines.append(f"      {_quote(passage.a.text)}")
         if not passage.identical:
             lines.append(f"      {_quote(passage.b.text)}")

@@ -7,6 +7,7 @@ from functools import lru_cache
 from .areas import AREA_NAMES
 from .ingest import name_of_force
 from .rubric import CRITERIA, QUESTIONS
+from .types import cite_pages
 
 
 def _fmt(value) -> str:
@@ -269,18 +270,6 @@ def _template():
     return env.from_string(_TEMPLATE)
 
 
-def _pages(pages) -> str:
-    """Page numbers as a reviewer cites them: "p. 4", "pp. 4-5" or "pp. 4, 7"."""
-    nums = sorted({int(p) for p in pages or ()})
-    if not nums:
-        return ""
-    if len(nums) == 1:
-        return f"p. {nums[0]}"
-    if nums[-1] - nums[0] == len(nums) - 1:
-        return f"pp. {nums[0]}-{nums[-1]}"
-    return "pp. " + ", ".join(map(str, nums))
-
-
 def _segments(text: str, evidence: dict, criteria: dict) -> tuple[list[dict], list[tuple[str, str]]]:
     """``text`` cut into plain and highlighted pieces, and the evidence sentences not found in it.
 
@@ -341,7 +330,7 @@ def _area_view(a: dict, taken: set[str]) -> dict:
     return {"anchor": _anchor(key, taken), "name": AREA_NAMES.get(key, key), "cells": cells,
             "p": _fmt(a.get("p_insufficient")), "flagged": bool(a.get("flagged")),
             "threshold": _fmt(threshold) if isinstance(threshold, (int, float)) else "",
-            "where": "; ".join(filter(None, [" / ".join(map(str, a.get("headings") or ())), _pages(a.get("pages"))])),
+            "where": "; ".join(filter(None, [" / ".join(map(str, a.get("headings") or ())), cite_pages(a.get("pages"))])),
             "reasons": [str(r) for r in a.get("reasons") or ()], "unfound": unfound, "segments": segments}
 
 

@@ -18,11 +18,11 @@ import logging
 import os
 import shutil
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from .card import synced_temp
 from .config import Config
 from .errors import PlancheckError
 from .score import Scorer, error_record, file_sha256
@@ -476,21 +476,16 @@ def _write_beside(dest: Path, contents: dict[str, bytes]) -> dict[str, str]:
 
 def _create(path: Path, data: bytes) -> None:
     """Write a new file at ``path``, complete or not at all; FileExistsError if the name is taken."""
-    fd, tmp = tempfile.mkstemp(prefix=".triage-", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
+    tmp = synced_temp(path, data, prefix=".triage-")
     try:
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         try:
             os.link(tmp, path)  # fails rather than overwrite
         except OSError as exc:
             if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK):
                 raise
             # no hard links on this file system: create the name exclusively, then fill it
+            umask = os.umask(0)
+            os.umask(umask)
             with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~umask), "wb") as fh:
                 fh.write(data)
                 fh.flush()

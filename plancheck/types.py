@@ -70,10 +70,19 @@ class Section:
 
     @property
     def page_range(self) -> str:
-        if not self.pages:
-            return ""
-        lo, hi = min(self.pages), max(self.pages)
-        return f"p. {lo}" if lo == hi else f"pp. {lo}-{hi}"
+        return cite_pages(self.pages)
+
+
+def cite_pages(pages) -> str:
+    """Page numbers as a reviewer cites them: "p. 4", "pp. 4-5" or "pp. 4, 7"."""
+    nums = sorted({int(p) for p in pages or ()})
+    if not nums:
+        return ""
+    if len(nums) == 1:
+        return f"p. {nums[0]}"
+    if nums[-1] - nums[0] == len(nums) - 1:
+        return f"pp. {nums[0]}-{nums[-1]}"
+    return "pp. " + ", ".join(map(str, nums))
 
 
 @dataclass(frozen=True)

@@ -14,23 +14,13 @@ from markupsafe import Markup, escape
 
 from ..areas import AREA_NAMES
 from ..rubric import CRITERIA, QUESTIONS, SCORES
+from ..types import cite_pages
 from .national import AREA_SHORT, SORTS, STATES, VERDICT_WORDS, Picture
 
 HERE = Path(__file__).resolve().parent
+
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-
-
-def pages_text(pages) -> str:
-    """Page numbers as a reviewer cites them: "p. 4", "pp. 4-5" or "pp. 4, 7"."""
-    nums = sorted({int(p) for p in pages or ()})
-    if not nums:
-        return ""
-    if len(nums) == 1:
-        return f"p. {nums[0]}"
-    if nums[-1] - nums[0] == len(nums) - 1:
-        return f"pp. {nums[0]}-{nums[-1]}"
-    return "pp. " + ", ".join(map(str, nums))
 
 
 def _num(value, digits: int = 2) -> str:
@@ -45,7 +35,7 @@ def _pct(value) -> str:
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(pages=pages_text, num=_num, pct=_pct, area_name=lambda k: AREA_NAMES.get(k, k),
+    env.filters.update(pages=cite_pages, num=_num, pct=_pct, area_name=lambda k: AREA_NAMES.get(k, k),
                        area_short=lambda k: AREA_SHORT.get(k, AREA_NAMES.get(k, k)),
                        verdict_words=lambda v: VERDICT_WORDS.get(v, str(v)))
     env.globals.update(CRITERIA=CRITERIA, QUESTIONS=QUESTIONS, SCORES=SCORES, STATES=STATES,
