@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import time
@@ -171,6 +172,7 @@ def dask_costs(sample: Path, tasks: int = 500) -> dict:
 
     out = {}
     config = Config()
+    environ = dict(os.environ)  # a LocalCluster's nannies set variables for their workers in this process
     wait_quiet()
     t = time.perf_counter()
     files = backends.ModelFiles.read(None, config.models)
@@ -192,6 +194,8 @@ def dask_costs(sample: Path, tasks: int = 500) -> dict:
             client.submit(backends.score_file, str(sample), config, files.sha256, pure=False).result()
             runs.append(time.perf_counter() - t)
         out["file_by_dask_task_s"] = round(statistics.median(runs), 3)
+    os.environ.clear()
+    os.environ.update(environ)  # MALLOC_TRIM_THRESHOLD_ and the thread counts would slow every later command
     scorer = Scorer.load(None, config)
     runs = []
     for _ in range(5):

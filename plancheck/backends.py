@@ -119,12 +119,34 @@ _WARM_UP = ("Serious and organised crime. The Head of Crime will appoint a named
             "funded with £120,000 from the force budget, and report progress to the board each quarter.")
 
 
+def _restore_malloc() -> None:
+    """Undo the allocator setting Dask gives its workers, for this worker and the readers it forks.
+
+    A Dask nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``
+    (``distributed.nanny.pre-spawn-environ``), which turns glibc's adaptive thresholds off: every
+    large buffer is then mapped and unmapped from the system. pypdf churns such buffers on some
+    files; the operator-flood PDF of the tests took 5 times as long to read (most of it system
+    time). These are the values glibc adapts to by itself.
+    """
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: the setting meant nothing here either
+        return
+    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: glibc's adaptive maximum
+    libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD: twice that, as glibc keeps it
+
+
 def _scorer(files: ModelFiles):
     scorer = _SCORERS.get(files.sha256)
     if scorer is None:
         from .types import Section
 
         _allow_children()
+        _restore_malloc()
         scorer = files.load(Config())
         scorer.assess([Section("serious_organised_crime", (), (), _WARM_UP)])
         import pypdf  # noqa: F401  (imported by each reader otherwise: once here, inherited by every fork)
