@@ -539,8 +539,11 @@ def models_cmd(ctx: typer.Context, models: Optional[Path] = typer.Option(None, "
         return
     from .card import list_models
 
+    from .card import history as read_history
+
     cfg = _config(config)
     rows = list_models(models or cfg.models)
+    history = read_history(models or cfg.models)
     if not rows:
         _err(f"no models in {models or cfg.models}/; train one with `plancheck train`")
         raise typer.Exit(1)
@@ -552,9 +555,20 @@ def models_cmd(ctx: typer.Context, models: Optional[Path] = typer.Option(None, "
         t = (m.get("test") or {}).get("label", m.get("test") or {})
         b = (m.get("blind_test") or {}).get("label", {})
         blind = f"  blind-test F1 {b['f1']:.3f}" if b else ""
-        why = "" if card["current"] else f"  ({card.get('promotion', {}).get('why', 'not promoted')})"
+        why = "" if card["current"] else f"  ({_why_not_current(card, history)})"
         typer.echo(f"{'*' if card['current'] else ' '} {card['name']:<16} {card['created']}  test F1 {t.get('f1', 0):.3f}  "
                    f"recall {t.get('recall', 0):.3f}  ROC-AUC {t.get('roc_auc', 0):.3f}{blind}{why}")
+
+
+def _why_not_current(card: dict, history: list[dict]) -> str:
+    """Why a model is not the current one: replaced (by whom, when) or never promoted (and why)."""
+    for entry in reversed(history):
+        if entry.get("from") == card.get("name") and entry.get("to") != card.get("name"):
+            return f"replaced by {entry.get('to')} on {str(entry.get('time', ''))[:10]}: {entry.get('why', '')}"
+    promotion = card.get("promotion") or {}
+    if promotion and not promotion.get("promoted"):
+        return f"not promoted: {promotion.get('why')}"
+    return "not current"
 
 
 @models_app.command("promote")
