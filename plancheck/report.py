@@ -103,7 +103,7 @@ def render_card_markdown(card: dict) -> str:
             if key in g:
                 lines.append(f"| {key} | {_fmt(g[key]['kappa'])} | {_fmt(g[key]['agreement'])} |")
     lines += ["", "## Limits", "",
-              "Every training and test text is fictional, written for this project by eleven writers. The blind sets "
+              "Every training and test text is fictional, written for this project. The blind sets "
               "are other writers' work, in styles the corpus lacked, but they are not real plans: expect lower figures "
               "on real forces' plans, and treat flags as a first pass for a reviewer, never as a verdict.", "",
               "## Versions", ""]
