@@ -25,7 +25,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="Debian's chromium and chromium-driver are not "
                                 "installed (apt-get install chromium chromium-driver; `make test` does it)")
-WAIT = 30.0  # seconds: a deadline for waits that would otherwise never end, not a speed bound
+WAIT = 180.0  # seconds: a deadline for waits that would otherwise never end, not a speed bound
 
 
 @pytest.fixture
