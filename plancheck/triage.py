@@ -323,10 +323,6 @@ class Triage:
 
     # -- running ------------------------------------------------------------------------------
 
-    def run_once(self) -> list[dict]:
-        ready, odd, _ = self.poll()
-        return list(self.process(ready, odd))
-
     def run_until_settled(self, interval: float = 2.0, max_wait: float = 600.0) -> Iterator[dict]:
         """Poll until the inbox holds nothing new (files being written are waited for)."""
         deadline = time.monotonic() + max_wait
