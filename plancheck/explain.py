@@ -29,7 +29,7 @@ QUOTES_PER_REASON = 1
 EVIDENCE_PER_CRITERION = 3
 # A sentence is quoted as making a criterion vague only when, read alone, the criterion model gives
 # "vague" at least this probability; otherwise the reason says what is missing instead.
-QUOTE_CONFIDENCE = 0.6
+QUOTE_CONFIDENCE = 0.7
 # ... and gives "silent on the criterion" at most this probability: the sentence is about it.
 SILENT_AT_MOST = 0.2
 _LETTERS = re.compile(r"[A-Za-z]")
@@ -143,8 +143,9 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
             if c in lowered:
                 reasons.append(f"{c}: doubtful - the model is only {p2[c]:.0%} sure of a specific {QUESTIONS[c]}"
                                + (f"; weakest: {quote}" if quote else ""))
-            elif scores[c] == 0:
-                reasons.append(f"{c}: missing - no {QUESTIONS[c]} found")
+            elif quote and scores[c] == 1:
+                reasons.append(f"{c}: vague - {quote}")
             else:
-                reasons.append(f"{c}: vague - {quote}" if quote else f"{c}: vague - no specific {QUESTIONS[c]} found")
+                # Absent or vague without a sentence to show: say what is missing, not which of the two.
+                reasons.append(f"{c}: not specific - no {QUESTIONS[c]} found")
     return Explanation(scores, p2, tuple(reasons), evidence)

@@ -26,7 +26,7 @@ QUESTIONS = {
     "owner": "named accountable role, person or unit",
     "timescales": "date, deadline or milestone for the actions",
     "resources": "committed staff, money or capability",
-    "measures": "measure of success or monitoring arrangement",
+    "measures": "indicator, target, or named review body and frequency",
     "collaboration": "named regional, national or partner arrangement",
 }
 

@@ -145,8 +145,8 @@ def test_model_explain_names_what_is_missing_when_no_sentence_qualifies():
     probs[CRITERIA.index("timescales")] = [0.2, 0.7, 0.1]
     probs[CRITERIA.index("actions")] = [0.7, 0.2, 0.1]
     why = explain(probs, 0.9, 0.5, ["Crime rose by 12% across the county in 2008."], _sentence_probs(1))
-    assert why.reasons == ("actions: missing - no concrete committed action found",
-                           "timescales: vague - no specific date, deadline or milestone for the actions found")
+    assert why.reasons == ("actions: not specific - no concrete committed action found",
+                           "timescales: not specific - no date, deadline or milestone for the actions found")
 
 
 def test_model_flag_reasons_are_the_deciding_criteria():
