@@ -30,6 +30,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.monitor import _tree  # noqa: E402  (one scan of /proc for both benchmarks)
+
 OUT = ROOT / "bench" / "out" / "overlap"
 PY = sys.executable
 GEN_VERSION = 2
@@ -60,23 +63,6 @@ def _children_cpu() -> float:
 
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
-
-
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as fh:
-                    children.setdefault(int(fh.read().rsplit(")", 1)[1].split()[1]), []).append(int(name))
-            except (OSError, ValueError, IndexError):
-                continue
-    out, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        out.append(pid)
-        stack.extend(children.get(pid, []))
-    return out
 
 
 class TreeMemory(threading.Thread):

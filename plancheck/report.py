@@ -270,12 +270,12 @@ def _template():
     return env.from_string(_TEMPLATE)
 
 
-def _segments(text: str, evidence: dict, criteria: dict) -> tuple[list[dict], list[tuple[str, str]]]:
-    """``text`` cut into plain and highlighted pieces, and the evidence sentences not found in it.
+def locate_evidence(text: str, evidence: dict) -> tuple[dict[tuple[int, int], list[str]], list[tuple[str, str]]]:
+    """Where each evidence sentence stands in ``text``: its span with the criteria it supports,
+    and the ``(criterion, sentence)`` pairs that could not be found.
 
     Sentences are matched word by word across any whitespace, since extraction may have
-    reflowed line breaks and spaces. Each highlight carries the criteria it supports with their
-    scores, for its tag.
+    reflowed line breaks and spaces. Criteria come in rubric order.
     """
     spans: dict[tuple[int, int], list[str]] = {}
     unfound: list[tuple[str, str]] = []
@@ -287,6 +287,17 @@ def _segments(text: str, evidence: dict, criteria: dict) -> tuple[list[dict], li
                 unfound.append((str(c), str(sentence)))
             elif c not in spans.setdefault(m.span(), []):
                 spans[m.span()].append(str(c))
+    return spans, unfound
+
+
+def _segments(text: str, evidence: dict, criteria: dict) -> tuple[list[dict], list[tuple[str, str]]]:
+    """``text`` cut into plain and highlighted pieces, and the evidence sentences not found in it.
+
+    Sentences are matched word by word across any whitespace, since extraction may have
+    reflowed line breaks and spaces. Each highlight carries the criteria it supports with their
+    scores, for its tag.
+    """
+    spans, unfound = locate_evidence(text, evidence)
     out: list[dict] = []
     pos = 0
     for (start, end), names in sorted(spans.items()):

@@ -141,3 +141,16 @@ def write_config(tmp_path: Path):
 
     return write
 # --- end of security test fixtures --------------------------------------------------------------
+
+
+# --- workbench tests (tests/test_web.py, tests/test_web_browser.py) -----------------------------
+
+@pytest.fixture
+def served(tmp_path: Path) -> dict:
+    """Folders a workbench serves: a score file, a triage output and an empty corpus."""
+    import webdata
+
+    scores = webdata.write_scores(tmp_path / "scores" / "batch1.jsonl", webdata.batch_records())
+    triaged = webdata.triage_folder(tmp_path)
+    corpus = webdata.empty_corpus(tmp_path)
+    return {"tmp": tmp_path, "scores": scores, "triaged": triaged, "corpus": corpus}

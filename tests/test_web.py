@@ -31,14 +31,6 @@ with warnings.catch_warnings():
 BASE = "http://127.0.0.1:8765"
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> dict:
-    scores = webdata.write_scores(tmp_path / "scores" / "batch1.jsonl", webdata.batch_records())
-    triaged = webdata.triage_folder(tmp_path)
-    corpus = webdata.empty_corpus(tmp_path)
-    return {"tmp": tmp_path, "scores": scores, "triaged": triaged, "corpus": corpus}
-
-
 def read_csv(path: Path) -> list[dict]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
 

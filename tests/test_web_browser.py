@@ -29,14 +29,6 @@ WAIT = 180.0  # seconds: a deadline for waits that would otherwise never end, no
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> dict:
-    scores = webdata.write_scores(tmp_path / "scores" / "batch1.jsonl", webdata.batch_records())
-    triaged = webdata.triage_folder(tmp_path)
-    corpus = webdata.empty_corpus(tmp_path)
-    return {"tmp": tmp_path, "scores": scores, "triaged": triaged, "corpus": corpus}
-
-
-@pytest.fixture
 def workbench(served):
     """The workbench served by uvicorn in a thread; yields its address."""
     import uvicorn

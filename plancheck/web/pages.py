@@ -5,7 +5,6 @@ Templates escape everything by default: every string from a record or a folder i
 from __future__ import annotations
 
 import datetime as dt
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..areas import AREA_NAMES
+from ..report import locate_evidence
 from ..rubric import CRITERIA, QUESTIONS, SCORES
 from ..types import cite_pages
 from .national import AREA_SHORT, SORTS, STATES, VERDICT_WORDS, Picture
@@ -68,16 +68,7 @@ def highlight(text: str, evidence: dict, criteria: dict) -> tuple[Markup, list[t
     Sentences are matched word by word across any whitespace, since extraction may have reflowed
     line breaks and spaces.
     """
-    spans: dict[tuple[int, int], list[str]] = {}
-    unfound: list[tuple[str, str]] = []
-    for c in list(CRITERIA) + [k for k in evidence if k not in CRITERIA]:
-        for sentence in evidence.get(c) or ():
-            words = str(sentence).split()
-            m = re.search(r"\s+".join(map(re.escape, words)), text) if words else None
-            if m is None:
-                unfound.append((c, str(sentence)))
-            elif c not in spans.setdefault(m.span(), []):
-                spans[m.span()].append(c)
+    spans, unfound = locate_evidence(text, evidence)
     out, pos = [], 0
     for (start, end), names in sorted(spans.items()):
         if start < pos:  # overlaps a sentence already marked: its criteria join that mark's tag
