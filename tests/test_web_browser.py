@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-import webdata
 from plancheck.cli import main
 from plancheck.web.app import create_app
 
