@@ -300,26 +300,17 @@ def score_sections_cmd(file: Path = typer.Argument(..., help="JSON Lines of {id,
 def _read_sections(file: Path) -> list[dict]:
     """The ``{id, text, area?}`` objects of a JSON Lines file ('-': stdin); errors name the line."""
     from .areas import ALL_KEYS
+    from .dataset import json_lines
 
     items = []
     source = sys.stdin.buffer if str(file) == "-" else open(file, "rb")
     try:
-        for n, raw in enumerate(source, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise PlancheckError(f"{file} line {n}: not UTF-8 text") from None
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except ValueError as exc:
-                raise PlancheckError(f"{file} line {n}: not valid JSON ({getattr(exc, 'msg', exc)})") from None
+        for where, item in json_lines(source, str(file), PlancheckError):
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise PlancheckError(f"{file} line {n}: expected an object with 'id' and 'text'")
+                raise PlancheckError(f"{where}: expected an object with 'id' and 'text'")
             area = item.get("area")
             if area not in (None, "") and area not in ALL_KEYS:
-                raise PlancheckError(f"{file} line {n}: unknown area {area!r}; expected one of {list(ALL_KEYS)}, "
+                raise PlancheckError(f"{where}: unknown area {area!r}; expected one of {list(ALL_KEYS)}, "
                                      f"or no area to have it found from the text")
             items.append(item)
     finally:

@@ -17,7 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .errors import CorpusError
 from .rubric import CRITERIA, LABELS, label_from_scores
@@ -92,27 +92,33 @@ class GradedSection:
                    tuple(str(t) for t in tags) if isinstance(tags, (list, tuple)) else ())
 
 
+def json_lines(source: Iterable[bytes], name: str, error=CorpusError) -> Iterator[tuple[str, object]]:
+    """``("NAME line N", object)`` for each non-blank line of a JSON Lines byte stream.
+
+    A line that is too long, not UTF-8 or not JSON raises ``error`` naming the file and line.
+    """
+    for n, raw in enumerate(source, 1):
+        where = f"{name} line {n}"
+        if len(raw) > MAX_LINE:
+            raise error(f"{where}: longer than {MAX_LINE:,} bytes")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise error(f"{where}: not UTF-8 text (byte {exc.start})") from None
+        if not line.strip():
+            continue
+        try:
+            yield where, json.loads(line)
+        except ValueError as exc:
+            raise error(f"{where}: not JSON ({getattr(exc, 'msg', exc)})") from None
+
+
 def read_jsonl(path: str | Path, split: str = "") -> list[GradedSection]:
     """Graded sections from a JSON Lines file; errors name the file and line."""
     path = Path(path)
-    out: list[GradedSection] = []
     try:
         with path.open("rb") as fh:
-            for n, raw in enumerate(fh, 1):
-                where = f"{path} line {n}"
-                if len(raw) > MAX_LINE:
-                    raise CorpusError(f"{where}: longer than {MAX_LINE:,} bytes")
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise CorpusError(f"{where}: not UTF-8 text (byte {exc.start})") from None
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except ValueError as exc:
-                    raise CorpusError(f"{where}: not JSON ({exc.msg})") from None
-                out.append(GradedSection.from_dict(data, where, split))
+            out = [GradedSection.from_dict(data, where, split) for where, data in json_lines(fh, str(path))]
     except FileNotFoundError:
         raise CorpusError(f"{path}: not found") from None
     except IsADirectoryError:
