@@ -18,6 +18,8 @@ from . import OUT, ROOT
 from .monitor import log, run_monitored
 from .throughput import score_cmd
 
+from plancheck.record import Record
+
 
 def _hostile():
     spec = importlib.util.spec_from_file_location("bench_hostile", ROOT / "tests" / "hostile.py")
@@ -48,8 +50,8 @@ def operator_flood(runs: int, operators: int = 300_000) -> dict:
         times.append(time.perf_counter() - t)
     output = OUT / "scores-flood.jsonl"
     run = run_monitored(score_cmd(folder, output, 1), stderr_path=OUT / "score-flood.stderr")
-    record = json.loads(output.read_text().splitlines()[0])
-    code = record["status"] if record["status"] == "scored" else record["error"]["code"]
+    record = Record.from_dict(json.loads(output.read_text().splitlines()[0]))
+    code = record.status if record.ok else record.error_code
     out = {"operators": operators, "bytes": path.stat().st_size, "read_runs_s": [round(t, 2) for t in times],
            "read_median_s": round(statistics.median(times), 2), "read_outcome": outcome, "score_wall_s": run["wall_s"],
            "score_outcome": code, "score_other_cores": run["other_cores"], "python": sys.version.split()[0]}

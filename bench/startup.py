@@ -46,7 +46,7 @@ s.score_path(sys.argv[1])
 t6 = time.perf_counter()
 print(json.dumps({"import_cli": t1 - t0, "import_score": t2 - t1, "nlp_load": t3 - t2, "model_load": t4 - t3,
                   "isolated_reader": t5 - t4, "score_in_process": t6 - t5, "start_epoch": start_epoch,
-                  "end_epoch": time.time(), "status": record.get("status"), "plancheck": plancheck.__file__}))
+                  "end_epoch": time.time(), "status": getattr(record, "status", "error"), "plancheck": plancheck.__file__}))
 sys.stdout.flush()
 """
 

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from plancheck.record import Record
+
 from . import OUT
 from .monitor import CpuMeter, log, run_monitored, wait_quiet
 
@@ -29,15 +31,15 @@ def score_cmd(folder: Path, output: Path, jobs: int, backend: str = "local") -> 
 
 
 def read_records(path: Path) -> dict:
-    recs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    scored = [r for r in recs if r["status"] == "scored"]
+    recs = [Record.from_dict(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    scored = [r for r in recs if r.ok]
     errors: dict[str, int] = {}
     for r in recs:
-        if r["status"] != "scored":
-            errors[r["error"]["code"]] = errors.get(r["error"]["code"], 0) + 1
+        if not r.ok:
+            errors[r.error_code] = errors.get(r.error_code, 0) + 1
     return {"records": len(recs), "scored": len(scored), "errors": errors,
-            "words": sum(r.get("words") or 0 for r in scored), "pages": sum(r.get("pages") or 0 for r in scored),
-            "canonical": sorted(json.dumps(r, sort_keys=True) for r in recs)}
+            "words": sum(r.words for r in scored), "pages": sum(r.pages for r in scored),
+            "canonical": sorted(json.dumps(r.to_dict(), sort_keys=True) for r in recs)}
 
 
 def score_run(folder: Path, name: str, jobs: int, backend: str = "local", **monitor) -> dict:

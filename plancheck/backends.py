@@ -2,9 +2,11 @@
 
 On Dask, the command's process is a client. It checks the model, sends it once to every Dask
 worker in a worker plugin (each worker checks its SHA-256 again and loads it once), and submits
-one task per file, a window at a time, writing records as tasks finish. A task forks plancheck's
-isolated reader for its file (runner.py, with the same timeout, memory cap and named errors as a
-local run), so a hostile file can kill that forked reader but never the Dask worker. If a Dask
+one task per file, a window at a time, writing records as tasks finish. A task reads its file in
+plancheck's isolated reader (runner.Reader, with the same timeout, memory cap and named errors as
+a local run): each worker thread forks one after the model is loaded and keeps it for its next
+tasks, as a local run keeps its ``--jobs`` readers, and a new one replaces a reader that a file
+killed or that timed out. A hostile file can kill that forked reader but never the Dask worker. If a Dask
 worker dies anyway (killed, out of memory, its machine lost), the scheduler runs its tasks again on
 another worker; a task that has taken down ``distributed.scheduler.allowed-failures`` + 1 workers is
 recorded as an error (``worker_lost``). A record is written when its task's future completes, and
@@ -22,6 +24,7 @@ import multiprocessing as mp
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,12 +79,12 @@ class ModelFiles:
 
         _, card = load_model(model, directory)
         card_path = resolve(model, Path(directory))
-        artefact_path = card_path.parent / str(card["artefact"])
+        artefact_path = card_path.parent / str(card.artefact)
         data = artefact_path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        if digest != card.get("artefact_sha256"):  # replaced between the check and the read
+        if digest != card.artefact_sha256:  # replaced between the check and the read
             raise ModelIntegrityError(f"{artefact_path}: changed while it was being loaded; try again")
-        return cls(str(card.get("name")), card_path.name, card_path.read_bytes(), artefact_path.name, data, digest)
+        return cls(str(card.name), card_path.name, card_path.read_bytes(), artefact_path.name, data, digest)
 
     def load(self, config: Config):
         """Write the files to a private folder and load them with every check; returns a Scorer."""
@@ -173,14 +176,38 @@ if distributed is not None:
 def score_file(path: str, config: Config, model: str) -> dict:
     """On a Dask worker: score one file in a forked, limited reader, as a local batch does.
 
+    The reader outlives the task: each worker thread keeps one (see :func:`_reader`), as a local
+    batch keeps ``--jobs`` readers for all its files.
+
     Args:
         path: the file, as the worker sees it.
         config: the batch's settings (timeout, memory cap, reading limits, required areas).
         model: the SHA-256 of the model artefact the batch's plugin loaded on this worker.
     """
+    return _reader(model, config).read(path)
+
+
+# On a Dask worker: each task thread's reader and what it was made for (model SHA-256, settings).
+_READERS = threading.local()
+
+
+def _reader(model: str, config: Config):
+    """This thread's isolated reader for ``model`` and ``config``, forked on first use after the
+    model is loaded.
+
+    A thread keeps one reader across tasks and batches; a batch with other settings or another
+    model replaces it (its settings are fixed when it is forked). A reader that a file killed or
+    that ran out of time is replaced by runner.Reader on the next file. One reader per thread,
+    not one shared, so that a worker with several threads reads as many files at once.
+    """
     from . import runner
     from .score import Scorer, error_record, file_sha256
 
+    config = config.replace(jobs=1)  # the client's --jobs means nothing to a reader
+    key = (model, config)
+    held = getattr(_READERS, "held", None)
+    if held is not None and held[0] == key:
+        return held[1]
     loaded = _SCORERS.get(model)
     if loaded is None:
         plugin = distributed.get_worker().plugins.get(f"plancheck-model-{model[:16]}")
@@ -191,11 +218,15 @@ def score_file(path: str, config: Config, model: str) -> dict:
     scorer = Scorer(loaded.model, loaded.card, loaded.nlp, config)
     _allow_children()
 
-    def error(p: str, code: str, message: str) -> dict:
+    def error(p: str, code: str, message: str) -> "Record":
         return error_record(p, code, message, scorer.name, sha256=file_sha256(p, config.max_file_bytes))
 
-    records = list(runner.run([path], scorer.score_path, error, config.replace(jobs=1)))
-    return records[0]
+    if held is not None:
+        _READERS.held = None
+        held[1].close()
+    reader = runner.Reader(scorer.score_path, error, config)
+    _READERS.held = (key, reader)
+    return reader
 
 
 def dask_records(paths: Iterable[str], config: Config, model: str | Path | None = None,
@@ -289,10 +320,7 @@ def _stream(client, paths: list[str], config: Config, files: ModelFiles, send) -
         future.release()
         sent = send(path)
         if sent != path:  # the worker was given an absolute path: the record names the file as the user did
-            record["path"] = path
-            error = record.get("error") or {}
-            if str(error.get("message", "")).startswith(f"{sent}:"):
-                error["message"] = path + error["message"][len(sent):]
+            record = record.with_path(path)
         yield record
         if n % MIN_WINDOW == 0:
             window = _window(client)  # workers may have joined or left

@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 import warnings
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,98 @@ CURRENT_FILE = "CURRENT"
 ARTEFACT_SUFFIX = ".npz"
 # A model name: what `plancheck models` lists and CURRENT may hold (no path, nothing hidden).
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass
+class ModelCard:
+    """What a model is, how it was trained and how well it does: the one shape of a model card.
+
+    ``plancheck train`` builds it, ``save_model`` writes it (``<name>.card.json``, with its own
+    checksum), ``read_card`` and ``load_model`` read it back; the command line, the reports and the
+    workbench read the fields, never the JSON. The figures (``metrics``, ``baselines``,
+    ``evidence``) are tables of numbers keyed by set and metric name, as ``plancheck.metrics``
+    makes them. ``extra`` keeps fields of other plancheck versions so that a card reads and
+    writes back unchanged (its checksum still holds).
+    """
+
+    name: str = ""
+    created: str = ""
+    plancheck_version: str = ""
+    git: dict = field(default_factory=dict)
+    training_data: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    model: dict = field(default_factory=dict)
+    threshold: dict = field(default_factory=dict)
+    pipeline: dict = field(default_factory=dict)
+    libraries: dict = field(default_factory=dict)
+    python: str = ""
+    metrics: dict = field(default_factory=dict)
+    baselines: dict = field(default_factory=dict)
+    evidence: dict = field(default_factory=dict)
+    training_seconds: float | None = None
+    promotion: dict = field(default_factory=dict)
+    artefact: str = ""
+    artefact_sha256: str = ""
+    card_sha256: str = ""
+    extra: dict = field(default_factory=dict)
+
+    # The order fields are written in (the card reads top-down: what, from what, how, how well).
+    _ORDER = ("plancheck_version", "created", "git", "training_data", "config", "model", "threshold", "pipeline",
+              "libraries", "python", "metrics", "baselines", "evidence", "training_seconds", "promotion", "name",
+              "artefact", "artefact_sha256", "card_sha256")
+
+    @property
+    def threshold_value(self) -> float:
+        return float(self.threshold["value"])
+
+    @property
+    def pipeline_name(self) -> str | None:
+        return self.pipeline.get("name")
+
+    @property
+    def promoted(self) -> bool:
+        return bool(self.promotion.get("promoted"))
+
+    @property
+    def promotion_why(self) -> str:
+        return str(self.promotion.get("why") or "")
+
+    def label_metrics(self, split: str) -> dict:
+        """Precision, recall, F1 ... of ``insufficient`` on ``split`` (``test``, ``blind_test``,
+        ``out_of_writer``); cards written before the blind sets held them at the top of the split."""
+        figures = self.metrics.get(split) or {}
+        return figures.get("label", figures)
+
+    def to_dict(self) -> dict:
+        # A field left empty is not written (a card of another version reads and writes back the same).
+        out = {name: getattr(self, name) for name in self._ORDER if getattr(self, name) not in ("", None, {})}
+        out.update({k: v for k, v in self.extra.items() if k not in out})
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelCard":
+        if not isinstance(data, dict):
+            raise ValueError("a model card is a JSON object")
+        known = {f.name for f in fields(cls)} - {"extra"}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        for name in ("git", "training_data", "config", "model", "threshold", "pipeline", "libraries", "metrics",
+                     "baselines", "evidence", "promotion"):
+            if not isinstance(kwargs.get(name, {}), dict):
+                raise ValueError(f"model card field {name!r} is not an object")
+        return cls(**kwargs, extra={k: v for k, v in data.items() if k not in known})
+
+    def checksum(self) -> str:
+        return _card_checksum(self.to_dict())
+
+    def why_not_current(self, history: list[dict]) -> str:
+        """Why this model is not the current one: replaced (by whom, when) or never promoted (and
+        why), from the models folder's ``HISTORY.jsonl`` entries."""
+        for entry in reversed(history):
+            if entry.get("from") == self.name and entry.get("to") != self.name:
+                return f"replaced by {entry.get('to')} on {str(entry.get('time', ''))[:10]}: {entry.get('why', '')}"
+        if self.promotion and not self.promoted:
+            return f"not promoted: {self.promotion_why}"
+        return "not current"
 
 
 def sha256_file(path: str | Path) -> str:
@@ -70,20 +163,24 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def save_model(model: Any, card: dict, directory: Path, name: str) -> Path:
+def save_model(model: Any, card: ModelCard, directory: Path, name: str) -> Path:
     """Write the artefact, then the card (with the artefact's hash), each atomically."""
+    from dataclasses import replace
+
     data = model.save(None)
     artefact = directory / f"{name}{ARTEFACT_SUFFIX}"
     atomic_write(artefact, data)
-    card = dict(card, name=name, artefact=artefact.name, artefact_sha256=hashlib.sha256(data).hexdigest())
-    card["card_sha256"] = _card_checksum(card)
-    atomic_write(directory / f"{name}.card.json", (json.dumps(card, indent=2, sort_keys=False) + "\n").encode())
+    card = replace(card, name=name, artefact=artefact.name, artefact_sha256=hashlib.sha256(data).hexdigest(),
+                   card_sha256="")
+    card.card_sha256 = card.checksum()
+    atomic_write(directory / f"{name}.card.json", (json.dumps(card.to_dict(), indent=2, sort_keys=False) + "\n").encode())
     from .report import render_card_markdown
     atomic_write(directory / f"{name}.card.md", render_card_markdown(card).encode())
     return artefact
 
 
-def read_card(path: Path) -> dict:
+def read_card(path: Path) -> ModelCard:
+    """The card at ``path`` after its checksum check."""
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -93,7 +190,10 @@ def read_card(path: Path) -> dict:
     if not isinstance(card, dict) or card.get("card_sha256") != _card_checksum(card):
         raise ModelIntegrityError(f"{path}: model card checksum does not match its content; "
                                   f"the card was edited after training. Retrain with `plancheck train`.")
-    return card
+    try:
+        return ModelCard.from_dict(card)
+    except (TypeError, ValueError) as exc:
+        raise ModelIntegrityError(f"{path}: is not a plancheck model card ({exc})") from None
 
 
 def current_name(directory: Path) -> str | None:
@@ -194,7 +294,7 @@ def resolve(model: str | Path | None, directory: Path) -> Path:
 
 
 def load_model(model: str | Path | None = None, directory: str | Path = "models",
-               pipeline: str | None = None) -> tuple[Any, dict]:
+               pipeline: str | None = None) -> tuple[Any, ModelCard]:
     """Load a model and its card after every integrity check.
 
     Raises:
@@ -207,18 +307,18 @@ def load_model(model: str | Path | None = None, directory: str | Path = "models"
     directory = Path(directory)
     card_path = resolve(model, directory)
     card = read_card(card_path)
-    artefact_name = str(card.get("artefact", ""))
+    artefact_name = str(card.artefact)
     artefact = card_path.parent / artefact_name
     if not _NAME.match(artefact_name) or not artefact.is_file() or artefact.is_symlink():
         raise ModelNotFoundError(f"{artefact}: model artefact not found beside its card")
     digest = sha256_file(artefact)
-    if digest != card.get("artefact_sha256"):
+    if digest != card.artefact_sha256:
         raise ModelIntegrityError(f"{artefact}: SHA-256 {digest[:12]}... does not match its card "
-                                  f"({str(card.get('artefact_sha256'))[:12]}...); the file was changed after "
+                                  f"({card.artefact_sha256[:12]}...); the file was changed after "
                                   f"training and will not be loaded")
-    if pipeline is not None and card.get("pipeline", {}).get("name") != pipeline:
+    if pipeline is not None and card.pipeline_name != pipeline:
         raise ModelMismatchError(f"{card_path}: trained with the language pipeline "
-                                 f"{card.get('pipeline', {}).get('name')!r} but {pipeline!r} is loaded; install "
+                                 f"{card.pipeline_name!r} but {pipeline!r} is loaded; install "
                                  f"the same pipeline (make demo) or retrain with this one")
     try:
         obj = SectionModel.load(artefact)
@@ -228,10 +328,10 @@ def load_model(model: str | Path | None = None, directory: str | Path = "models"
     return obj, card
 
 
-def _warn_drift(card: dict) -> None:
+def _warn_drift(card: ModelCard) -> None:
     from importlib.metadata import PackageNotFoundError, version
 
-    for package, trained in card.get("libraries", {}).items():
+    for package, trained in card.libraries.items():
         try:
             now = version(package)
         except PackageNotFoundError:
@@ -241,7 +341,18 @@ def _warn_drift(card: dict) -> None:
                           VersionDriftWarning, stacklevel=3)
 
 
-def list_models(directory: str | Path = "models") -> list[dict]:
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of a models folder as ``plancheck models`` and the workbench list it: its card,
+    or the reason it cannot be read (``error``), and whether it is the current model."""
+
+    name: str
+    card: ModelCard | None
+    current: bool = False
+    error: str = ""
+
+
+def list_models(directory: str | Path = "models") -> list[ModelEntry]:
     directory = Path(directory)
     try:
         current = current_name(directory)
@@ -249,11 +360,11 @@ def list_models(directory: str | Path = "models") -> list[dict]:
         current = None
     out = []
     for path in sorted(directory.glob("*.card.json")):
+        name = path.name[: -len(".card.json")]
         try:
             card = read_card(path)
         except ModelError as exc:
-            out.append({"name": path.name[: -len(".card.json")], "error": exc.message, "current": False})
+            out.append(ModelEntry(name, None, False, exc.message))
             continue
-        card["current"] = card.get("name") == current
-        out.append(card)
+        out.append(ModelEntry(card.name or name, card, card.name == current))
     return out

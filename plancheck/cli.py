@@ -200,9 +200,9 @@ def score(paths: List[str] = typer.Argument(..., metavar="PATH",
         with progress:
             for record in stream:
                 writer.write(record)
-                if record["status"] != "scored":
+                if not record.ok:
                     failed.append(record)
-                progress.step(record["path"])
+                progress.step(record.path)
         writer.close()
     except KeyboardInterrupt:
         writer.close()  # JSON: the records collected so far, as a complete array
@@ -239,11 +239,11 @@ def _score_interrupted(written: int, total: int, fmt: str, output: Optional[Path
             f"resumed: run again, or use --format jsonl (or csv) and --resume")
 
 
-def _failures(failed: list[dict], total: int, listed: bool, most: int = 5) -> str:
+def _failures(failed: list, total: int, listed: bool, most: int = 5) -> str:
     """The closing message of a batch in which some files failed, naming the first few."""
     lines = [f"{len(failed)} of {total} file(s) could not be scored (see their error records)"]
     if listed:
-        lines += [f"  {r['error']['code']}: {r['error']['message']}" for r in failed[:most]]
+        lines += [f"  {r.error_code}: {r.error_message}" for r in failed[:most]]
         if len(failed) > most:
             lines.append(f"  ... and {len(failed) - most} more")
     return "\n".join(lines)
@@ -337,10 +337,10 @@ def report(file: Path = typer.Argument(..., help="a plan to report on"),
     cfg = _config(config)
     record = next(_score_stream([str(file)], cfg, model))
     atomic_write(output, render_html(record).encode("utf-8"))
-    if record["status"] != "scored":
-        _err(f"{file}: {record['error']['code']}: {record['error']['message']} (report written)")
+    if not record.ok:
+        _err(f"{file}: {record.error_code}: {record.error_message} (report written)")
         raise typer.Exit(1)
-    _err(f"{output}: {record['verdict']}")
+    _err(f"{output}: {record.verdict}")
 
 
 @app.command()
@@ -438,19 +438,19 @@ def train(corpus: Optional[Path] = typer.Option(None, "--corpus", help="corpus f
                              progress=lambda m: _err(f"[{time.monotonic() - started:4.0f} s] {m}"))
     except KeyboardInterrupt:
         raise _Interrupted(_train_interrupted(folder, before)) from None
-    card = result["card"]
-    rows = [("out of writer", card["metrics"]["out_of_writer"]), ("test", card["metrics"]["test"]),
-            ("blind-test", card["metrics"]["blind_test"])]
+    card = result.card
+    rows = [("out of writer", card.metrics.get("out_of_writer")), ("test", card.metrics.get("test")),
+            ("blind-test", card.metrics.get("blind_test"))]
     for name, r in rows:
         if r:
             lab = r["label"]
             _err(f"{name:>13}: precision {lab['precision']:.3f}  recall {lab['recall']:.3f}  F1 {lab['f1']:.3f}  "
                  f"ROC-AUC {lab.get('roc_auc', 0):.3f}  criteria macro-F1 {r['criteria']['macro_f1']:.3f}")
-    for key, r in card["baselines"]["tfidf_logreg"].items():
+    for key, r in card.baselines.get("tfidf_logreg", {}).items():
         if isinstance(r, dict):
             _err(f"      baseline tfidf_logreg {key:<14} F1 {r['f1']:.3f}  ROC-AUC {r.get('roc_auc', 0):.3f}")
-    state = "is now current" if result["promoted"] else "was saved but NOT made current"
-    _err(f"{result['name']} (threshold {result['threshold']:.3f}) {state}: {result['why']} [{result['seconds']:.0f} s]")
+    state = "is now current" if result.promoted else "was saved but NOT made current"
+    _err(f"{result.name} (threshold {result.threshold:.3f}) {state}: {result.why} [{result.seconds:.0f} s]")
 
 
 def _train_interrupted(folder: Path, before: set[str]) -> str:
@@ -528,9 +528,7 @@ def models_cmd(ctx: typer.Context, models: Optional[Path] = typer.Option(None, "
     if ctx.invoked_subcommand:
         ctx.obj = models
         return
-    from .card import list_models
-
-    from .card import history as read_history
+    from .card import history as read_history, list_models
 
     cfg = _config(config)
     rows = list_models(models or cfg.models)
@@ -538,28 +536,17 @@ def models_cmd(ctx: typer.Context, models: Optional[Path] = typer.Option(None, "
     if not rows:
         _err(f"no models in {models or cfg.models}/; train one with `plancheck train`")
         raise typer.Exit(1)
-    for card in rows:
-        if "error" in card:
-            typer.echo(f"  {card['name']:<16} DAMAGED: {card['error']}")
+    for entry in rows:
+        if entry.card is None:
+            typer.echo(f"  {entry.name:<16} DAMAGED: {entry.error}")
             continue
-        m = card.get("metrics", {})
-        t = (m.get("test") or {}).get("label", m.get("test") or {})
-        b = (m.get("blind_test") or {}).get("label", {})
+        card = entry.card
+        t = card.label_metrics("test")
+        b = card.metrics.get("blind_test") and card.label_metrics("blind_test")
         blind = f"  blind-test F1 {b['f1']:.3f}" if b else ""
-        why = "" if card["current"] else f"  ({_why_not_current(card, history)})"
-        typer.echo(f"{'*' if card['current'] else ' '} {card['name']:<16} {card['created']}  test F1 {t.get('f1', 0):.3f}  "
+        why = "" if entry.current else f"  ({card.why_not_current(history)})"
+        typer.echo(f"{'*' if entry.current else ' '} {entry.name:<16} {card.created}  test F1 {t.get('f1', 0):.3f}  "
                    f"recall {t.get('recall', 0):.3f}  ROC-AUC {t.get('roc_auc', 0):.3f}{blind}{why}")
-
-
-def _why_not_current(card: dict, history: list[dict]) -> str:
-    """Why a model is not the current one: replaced (by whom, when) or never promoted (and why)."""
-    for entry in reversed(history):
-        if entry.get("from") == card.get("name") and entry.get("to") != card.get("name"):
-            return f"replaced by {entry.get('to')} on {str(entry.get('time', ''))[:10]}: {entry.get('why', '')}"
-    promotion = card.get("promotion") or {}
-    if promotion and not promotion.get("promoted"):
-        return f"not promoted: {promotion.get('why')}"
-    return "not current"
 
 
 @models_app.command("promote")
@@ -689,7 +676,7 @@ def demo(folder: Path = typer.Argument(Path("examples"), help="the example submi
     failed = []
     for record in _score_stream(paths, cfg, None):
         typer.echo("\n".join(table_lines(record)))
-        if record["status"] != "scored":
+        if not record.ok:
             failed.append(record)
     typer.echo(f"\nTry: {_command()} report examples/larkmere-2009.docx -o larkmere.html")
     if failed:  # the same exit code as `plancheck score` on the same files

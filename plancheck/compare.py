@@ -11,10 +11,11 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from .areas import AREA_KEYS, AREA_NAMES, REQUIRED_AREAS
 from .errors import IngestError
+from .record import Record
 from .rubric import CRITERIA
 from .types import Assessment, cite_pages
 
@@ -167,13 +168,12 @@ def _in(sentence: str, text: str) -> bool:
     return bool(s) and s in text
 
 
-def _summary(record: Mapping) -> dict:
-    return {"path": record.get("path"), "sha256": record.get("sha256"), "verdict": record.get("verdict"),
-            "p_insufficient": record.get("p_insufficient"), "missing_areas": list(record.get("missing_areas") or []),
-            "title": record.get("title") or ""}
+def _summary(record: Record) -> dict:
+    return {"path": record.path, "sha256": record.sha256, "verdict": record.verdict,
+            "p_insufficient": record.p_insufficient, "missing_areas": list(record.missing_areas), "title": record.title}
 
 
-def compare_records(old: Mapping, new: Mapping, sentences: SentenceSplitter | None = None,
+def compare_records(old: Record, new: Record, sentences: SentenceSplitter | None = None,
                     required: Sequence[str] = REQUIRED_AREAS) -> Comparison:
     """Compare two scored records (from :meth:`plancheck.score.Scorer.score_document`, with texts).
 
@@ -186,8 +186,8 @@ def compare_records(old: Mapping, new: Mapping, sentences: SentenceSplitter | No
     """
     if sentences is None:
         from .overlap import split_sentences as sentences
-    before = {a["area"]: Assessment.from_dict(a) for a in old.get("areas") or ()}
-    after = {a["area"]: Assessment.from_dict(a) for a in new.get("areas") or ()}
+    before = {a.area: a for a in old.areas}
+    after = {a.area: a for a in new.areas}
     keys = [k for k in AREA_KEYS if k in before or k in after or k in required]
     keys += sorted(k for k in {*before, *after} if k not in AREA_KEYS)
     changes = []
@@ -203,7 +203,7 @@ def compare_records(old: Mapping, new: Mapping, sentences: SentenceSplitter | No
         added = tuple(s for s in sentences(a.text) if not _in(s, old_text)) if a else ()
         removed = tuple(s for s in sentences(b.text) if not _in(s, new_text)) if b else ()
         changes.append(AreaChange(key, _status(b, a), b, a, tuple(criteria), added, removed))
-    return Comparison(_summary(old), _summary(new), new.get("model") or old.get("model"), tuple(changes))
+    return Comparison(_summary(old), _summary(new), new.model or old.model, tuple(changes))
 
 
 def compare_paths(old: str | Path, new: str | Path, config=None, model: str | None = None) -> Comparison:
@@ -220,12 +220,12 @@ def compare_paths(old: str | Path, new: str | Path, config=None, model: str | No
     config = config or Config()
     scorer = Scorer.load(model, config)
     paths = list(dict.fromkeys([str(old), str(new)]))
-    records = {r["path"]: r for r in score_paths(paths, config, scorer=scorer)}
+    records = {r.path: r for r in score_paths(paths, config, scorer=scorer)}
     for path in paths:
         record = records[path]
-        if record["status"] != "scored":
-            failure = IngestError(record["error"]["message"], path=path)
-            failure.code = record["error"]["code"]
+        if not record.ok:
+            failure = IngestError(record.error_message, path=path)
+            failure.code = record.error_code
             raise failure
 
     def sentences(text: str) -> list[str]:

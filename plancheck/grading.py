@@ -189,7 +189,7 @@ def _predictions(doc, data: dict, config: Config, scorer=None) -> tuple[dict[str
         except ModelError as exc:
             return None, f"its model {name!r} cannot be loaded ({exc.message})"
     record = scorer.score_document(doc)
-    return {a["area"]: a["criteria"] for a in record["areas"]}, ""
+    return {a.area: dict(a.criteria) for a in record.areas}, ""
 
 
 def _diff(old: dict, new: dict[str, str]) -> str:

@@ -15,7 +15,9 @@ from typing import IO
 
 from .areas import AREA_KEYS
 from .errors import OutputError, UsageError
+from .record import Record
 from .rubric import CRITERIA
+from .types import cite_pages
 
 FORMATS = ("table", "csv", "jsonl", "json")
 # The format a file name implies: ``-o scores.csv`` writes CSV without being told.
@@ -53,54 +55,42 @@ def choose_format(fmt: str | None, output: Path | None) -> str:
     return fmt
 
 
-def csv_row(record: dict) -> dict:
+def csv_row(record: Record) -> dict:
     """One CSV row of a record: the document's fields, then each area's columns (empty when absent)."""
-    err = record.get("error") or {}
-    row = {"path": record.get("path"), "sha256": record.get("sha256"), "status": record.get("status"),
-           "error_code": err.get("code", ""), "error_message": err.get("message", ""), "verdict": record.get("verdict") or "",
-           "p_insufficient": "" if record.get("p_insufficient") is None else f"{record['p_insufficient']:.3f}",
-           "missing_areas": ";".join(record.get("missing_areas") or []),
-           "flagged_areas": ";".join(a["area"] for a in record.get("areas") or [] if a.get("flagged")),
-           "areas": ";".join(a["area"] for a in record.get("areas") or []), "model": record.get("model") or ""}
-    for a in record.get("areas") or []:
-        if a.get("area") not in AREA_KEYS:
+    row = {"path": record.path, "sha256": record.sha256, "status": record.status,
+           "error_code": record.error_code, "error_message": record.error_message, "verdict": record.verdict or "",
+           "p_insufficient": "" if record.p_insufficient is None else f"{record.p_insufficient:.3f}",
+           "missing_areas": ";".join(record.missing_areas), "flagged_areas": ";".join(record.flagged_areas),
+           "areas": ";".join(a.area for a in record.areas), "model": record.model or ""}
+    for a in record.areas:
+        if a.area not in AREA_KEYS:
             continue
-        prefix = a["area"] + "."
-        row[prefix + "p_insufficient"] = f"{a['p_insufficient']:.3f}" if a.get("p_insufficient") is not None else ""
-        row[prefix + "flagged"] = "yes" if a.get("flagged") else "no"
+        prefix = a.area + "."
+        row[prefix + "p_insufficient"] = f"{a.p_insufficient:.3f}"
+        row[prefix + "flagged"] = "yes" if a.flagged else "no"
         for c in CRITERIA:
-            row[prefix + c] = (a.get("criteria") or {}).get(c, "")
-        row[prefix + "reasons"] = REASON_SEPARATOR.join(a.get("reasons") or [])
+            row[prefix + c] = a.criteria.get(c, "")
+        row[prefix + "reasons"] = REASON_SEPARATOR.join(a.reasons)
     return row
 
 
-def slim(record: dict) -> dict:
-    """A record without section texts (they stay in reports, not in batch outputs)."""
-    out = dict(record)
-    out["areas"] = [{k: v for k, v in a.items() if k != "text"} for a in record.get("areas") or []]
-    return out
-
-
-def table_lines(record: dict) -> list[str]:
-    name = os.path.basename(record.get("path") or "")
-    if record.get("status") != "scored":
-        err = record.get("error") or {}
-        return [f"{name}  ERROR {err.get('code')}: {err.get('message')}"]
-    verdict = "NEEDS REVIEW" if record["verdict"] == "needs_review" else "sufficient"
-    p = record.get("p_insufficient")
-    threshold = next((a.get("threshold") for a in record.get("areas") or [] if a.get("threshold") is not None), None)
+def table_lines(record: Record) -> list[str]:
+    name = os.path.basename(record.path)
+    if not record.ok:
+        return [f"{name}  ERROR {record.error_code}: {record.error_message}"]
+    verdict = "NEEDS REVIEW" if record.needs_review else "sufficient"
+    p = record.p_insufficient
+    threshold = record.threshold
     flag_at = f"; flagged at p >= {threshold:.2f}" if threshold is not None else ""
     lines = [f"{name}  {verdict}" + (f"  (highest p_insufficient {p:.2f}{flag_at})" if p is not None else "")]
-    if record.get("missing_areas"):
-        lines.append(f"  missing areas: {', '.join(record['missing_areas'])}")
-    for a in record.get("areas") or []:
-        mark = "FLAG" if a["flagged"] else " ok "
-        scores = " ".join(f"{c[:4]}={v}" for c, v in a["criteria"].items())
-        pages = a.get("pages") or []
-        where = f"pp. {min(pages)}-{max(pages)}" if pages and min(pages) != max(pages) else (f"p. {pages[0]}" if pages else "")
-        lines.append(f"  [{mark}] {a['area']:<24} p={a['p_insufficient']:.2f}  {scores}  {where}")
-        if a["flagged"]:
-            for reason in a["reasons"][:4]:
+    if record.missing_areas:
+        lines.append(f"  missing areas: {', '.join(record.missing_areas)}")
+    for a in record.areas:
+        mark = "FLAG" if a.flagged else " ok "
+        scores = " ".join(f"{c[:4]}={v}" for c, v in a.criteria.items())
+        lines.append(f"  [{mark}] {a.area:<24} p={a.p_insufficient:.2f}  {scores}  {cite_pages(a.pages)}")
+        if a.flagged:
+            for reason in a.reasons[:4]:
                 lines.append(f"         - {reason}")
     return lines
 
@@ -122,17 +112,17 @@ class RecordWriter:
             if header:
                 self.csv.writeheader()
 
-    def write(self, record: dict) -> None:
+    def write(self, record: Record) -> None:
+        """Write one record; batch outputs leave out the sections' texts (reports keep them)."""
         self.written += 1
-        record = slim(record)
         if self.fmt == "jsonl":
-            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.out.write(json.dumps(record.to_dict(with_text=False), ensure_ascii=False) + "\n")
         elif self.fmt == "csv":
             self.csv.writerow(csv_row(record))
         elif self.fmt == "table":
             self.out.write("\n".join(table_lines(record)) + "\n")
         else:
-            self.collected.append(record)
+            self.collected.append(record.to_dict(with_text=False))
             return
         self.out.flush()
 

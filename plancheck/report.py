@@ -7,7 +7,8 @@ from functools import lru_cache
 from .areas import AREA_NAMES
 from .ingest import name_of_force
 from .rubric import CRITERIA, QUESTIONS
-from .types import cite_pages
+from .record import Record
+from .types import Assessment, cite_pages
 
 
 def _fmt(value) -> str:
@@ -24,19 +25,21 @@ def _label_row(name: str, where: str, r: dict | None) -> str:
             f"| {_fmt(r.get('f1'))} | {_fmt(r.get('roc_auc'))} | {_fmt(r.get('brier'))} |")
 
 
-def render_card_markdown(card: dict) -> str:
-    """The model card as Markdown: what it is, how it was judged, what it may be trusted for."""
-    m = card.get("metrics", {})
-    t = card.get("threshold", {})
-    data = card.get("training_data", {})
-    model = card.get("model", {})
-    git = card.get("git", {})
+def render_card_markdown(card) -> str:
+    """The model card (a :class:`~plancheck.card.ModelCard`) as Markdown: what it is, how it was
+    judged, what it may be trusted for."""
+    m = card.metrics
+    t = card.threshold
+    data = card.training_data
+    model = card.model
+    git = card.git
+    pipeline = card.pipeline
     where = {"out_of_writer": "leave-one-writer-out (corpus train + blind-dev)",
              "blind_dev_out_of_writer": "blind-dev, out of writer", "test": "corpus test split (held out by force)",
              "blind_test": "**blind-test (frozen, other writers)**"}
     lines = [
-        f"# Model card: {card.get('name')}", "",
-        f"plancheck {card.get('plancheck_version')} section model, trained {card.get('created')} from commit "
+        f"# Model card: {card.name}", "",
+        f"plancheck {card.plancheck_version} section model, trained {card.created} from commit "
         f"`{str(git.get('commit', 'unknown'))[:12]}` (corpus with uncommitted changes: "
         f"{git.get('corpus_uncommitted_changes')}).", "",
         "## What it does", "",
@@ -47,22 +50,22 @@ def render_card_markdown(card: dict) -> str:
         f"- Validation: {model.get('validation')}",
         f"- Threshold: **{_fmt(t.get('value'))}** ({t.get('rule')}; there precision {_fmt(t.get('precision'))}, "
         f"recall {_fmt(t.get('recall'))})",
-        f"- Language pipeline: `{card.get('pipeline', {}).get('name')}` (spaCy {card.get('pipeline', {}).get('spacy')}; "
-        f"components {', '.join(card.get('pipeline', {}).get('components', []))})",
+        f"- Language pipeline: `{pipeline.get('name')}` (spaCy {pipeline.get('spacy')}; "
+        f"components {', '.join(pipeline.get('components', []))})",
         f"- Training data: {data.get('sections')} graded sections by {len(data.get('writers', []))} writers "
         f"({data.get('corpus_train_sections')} from the corpus training split, {data.get('blind_dev_sections')} "
         f"blind-dev), {_fmt(data.get('insufficient_share'))} insufficient; corpus SHA-256 "
         f"`{str(data.get('corpus_sha256'))[:16]}...`",
         f"- Held out: corpus test split {data.get('test_sections')} sections; blind-test {data.get('blind_test_sections')} "
         f"sections, SHA-256 `{data.get('blind_test_sha256')}` (scored once per trained model, never used to tune)",
-        f"- Artefact SHA-256: `{card.get('artefact_sha256')}`", "",
+        f"- Artefact SHA-256: `{card.artefact_sha256}`", "",
         "## Results (`insufficient` is the positive class)", "",
         "| model | data | sections | precision | recall | F1 | ROC-AUC | Brier |", "|---|---|---|---|---|---|---|---|",
     ]
     for key, label in where.items():
         if m.get(key):
             lines.append(_label_row("plancheck", label, m[key].get("label")))
-    for name, b in card.get("baselines", {}).items():
+    for name, b in card.baselines.items():
         for key in ("out_of_writer", "test", "blind_test"):
             if b.get(key):
                 lines.append(_label_row(f"baseline: {name}", where[key], b[key]))
@@ -80,7 +83,7 @@ def render_card_markdown(card: dict) -> str:
                       "| group | sections | insufficient | accuracy | recall |", "|---|---|---|---|---|"]
             for k, g in r.get(group, {}).items():
                 lines.append(f"| {k} | {g['n']} | {g['insufficient']} | {_fmt(g['accuracy'])} | {_fmt(g['recall'])} |")
-    evidence = card.get("evidence", {})
+    evidence = card.evidence
     if evidence.get("selection"):
         lines += ["", "## Model selection (leave one writer out; `scripts/select_model.py`)", "",
                   "| candidate | blind-dev F1 | blind-dev ROC-AUC | pool F1 | criteria macro-F1 (blind-dev) |",
@@ -107,8 +110,8 @@ def render_card_markdown(card: dict) -> str:
               "are other writers' work, in styles the corpus lacked, but they are not real plans: expect lower figures "
               "on real forces' plans, and treat flags as a first pass for a reviewer, never as a verdict.", "",
               "## Versions", ""]
-    lines += [f"- {k} {v}" for k, v in card.get("libraries", {}).items()]
-    lines += [f"- Python {card.get('python')}", ""]
+    lines += [f"- {k} {v}" for k, v in card.libraries.items()]
+    lines += [f"- Python {card.python}", ""]
     return "\n".join(lines)
 
 
@@ -326,26 +329,26 @@ def _anchor(key: str, taken: set[str]) -> str:
     return anchor
 
 
-def _area_view(a: dict, taken: set[str]) -> dict:
-    key = str(a.get("area"))
-    criteria = a.get("criteria") or {}
-    p_specific = a.get("p_specific") or {}
+def _area_view(a: Assessment, taken: set[str]) -> dict:
+    key = a.area
+    criteria = a.criteria
+    p_specific = a.p_specific
     cells = []
     for c in CRITERIA:
         score = criteria.get(c)
         p = p_specific.get(c)
         cells.append({"score": score, "word": _SCORE_WORDS.get(score),
                       "p": f"{p:.2f}" if isinstance(p, (int, float)) else ""})
-    segments, unfound = _segments(str(a.get("text") or ""), a.get("evidence") or {}, criteria)
-    threshold = a.get("threshold")
+    segments, unfound = _segments(a.text, a.evidence, criteria)
+    threshold = a.threshold
     return {"anchor": _anchor(key, taken), "name": AREA_NAMES.get(key, key), "cells": cells,
-            "p": _fmt(a.get("p_insufficient")), "flagged": bool(a.get("flagged")),
+            "p": _fmt(a.p_insufficient), "flagged": a.flagged,
             "threshold": _fmt(threshold) if isinstance(threshold, (int, float)) else "",
-            "where": "; ".join(filter(None, [" / ".join(map(str, a.get("headings") or ())), cite_pages(a.get("pages"))])),
-            "reasons": [str(r) for r in a.get("reasons") or ()], "unfound": unfound, "segments": segments}
+            "where": "; ".join(filter(None, [" / ".join(map(str, a.headings)), cite_pages(a.pages)])),
+            "reasons": [str(r) for r in a.reasons], "unfound": unfound, "segments": segments}
 
 
-def render_html(record: dict) -> str:
+def render_html(record: Record) -> str:
     """One plan's scored record as a self-contained, print-friendly HTML5 page.
 
     The page names the force (the record's ``force``, or the force its title names), gives the
@@ -355,36 +358,34 @@ def render_html(record: dict) -> str:
     untrusted and escaped; the page loads no external assets and runs no scripts.
 
     Args:
-        record: a document record from :func:`plancheck.score.document_record` or
-            :func:`plancheck.score.error_record`.
+        record: a document record (scored or not).
 
     Returns:
         The HTML page as a string.
     """
-    path = str(record.get("path") or "")
+    path = record.path
     name = re.split(r"[\\/]", path)[-1] or path
-    title = str(record.get("title") or "")
-    force = str(record.get("force") or "") or name_of_force(title)
-    failed = record.get("status") == "error"
-    verdict = None if failed else record.get("verdict")
-    meta = [("Title", title), ("Kind", record.get("kind")), ("Pages", record.get("pages")),
-            ("Words", record.get("words")), ("Model", record.get("model") or "none")]
+    title = record.title
+    force = record.force or name_of_force(title)
+    failed = not record.ok
+    verdict = None if failed else record.verdict
+    meta = [("Title", title), ("Kind", record.kind), ("Pages", record.pages or None),
+            ("Words", record.words or None), ("Model", record.model or "none")]
     taken: set[str] = set()
-    areas = [_area_view(a, taken) for a in record.get("areas") or ()]
+    areas = [_area_view(a, taken) for a in record.areas]
     thresholds = sorted({a["threshold"] for a in areas if a["threshold"]})
     if not failed:
-        meta.append(("Highest p(insufficient)", _fmt(record.get("p_insufficient"))))
+        meta.append(("Highest p(insufficient)", _fmt(record.p_insufficient)))
         if thresholds:
             meta.append(("Flag threshold", ", ".join(thresholds)))
-    err = record.get("error") or {}
     return _template().render(
         css=_CSS, heading=title or name, force=force, path=path, file_name=name,
-        sha=str(record.get("sha256") or ""), meta=[(k, str(v)) for k, v in meta if v not in (None, "")],
+        sha=record.sha256 or "", meta=[(k, str(v)) for k, v in meta if v not in (None, "")],
         verdict_class="error" if failed else str(verdict), verdict_label=_VERDICTS.get(verdict, str(verdict)),
-        warnings=[str(w) for w in record.get("warnings") or ()], failed=failed,
-        error_code=str(err.get("code") or ""), error_message=str(err.get("message") or ""),
-        advice=_ADVICE.get(str(err.get("code")), _DEFAULT_ADVICE),
-        missing=[(str(k), AREA_NAMES.get(k, str(k))) for k in record.get("missing_areas") or ()],
+        warnings=list(record.warnings), failed=failed,
+        error_code=record.error_code, error_message=record.error_message,
+        advice=_ADVICE.get(record.error_code, _DEFAULT_ADVICE),
+        missing=[(k, AREA_NAMES.get(k, k)) for k in record.missing_areas],
         threshold=", ".join(thresholds), criteria=CRITERIA, areas=areas,
         flagged=[a for a in areas if a["flagged"]], others=[a for a in areas if not a["flagged"]],
         marked=any(s["kind"] for a in areas for s in a["segments"]), questions=list(QUESTIONS.items()))

@@ -4,6 +4,9 @@ Each file is handled in a forked worker with a wall-clock timeout, an address-sp
 CPU-time backstop, so a file that hangs a parser, burns CPU or allocates without bound fails
 alone (``timeout``, ``limit_exceeded``) while the batch goes on. A worker that crashes or is
 killed is replaced; workers die with their parent, so no orphans are left.
+
+``run`` reads a batch in ``jobs`` such workers; ``Reader`` keeps one for files that come one at a
+time (a Dask task per file), with the same limits and the same records.
 """
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 from collections import deque
 from multiprocessing.connection import wait
+from queue import SimpleQueue
 from typing import Callable, Iterable, Iterator
 
 from .config import Config
@@ -173,8 +178,16 @@ def _worker(conn, task: Task, error: ErrorRecord, memory_mb: int, cpu_seconds: f
             return
 
 
+# No answer from a reader yet (a record may be any object, None included).
+_PENDING = object()
+
+
 class _Slot:
-    def __init__(self, ctx, task, error, config: Config):
+    """One forked, limited reader process and the file it is reading (if any)."""
+
+    def __init__(self, ctx, task: Task, error: ErrorRecord, config: Config):
+        self.error = error
+        self.timeout = config.timeout
         self.conn, child = ctx.Pipe()
         # CPU backstop: the wall-clock timeout normally fires first; a new worker per timeout.
         self.proc = ctx.Process(target=_worker, args=(child, task, error, config.memory_mb, config.timeout * 3 + 30),
@@ -183,7 +196,45 @@ class _Slot:
         child.close()
         self.path: str | None = None
         self.deadline = 0.0
-        self.started = 0.0
+        self.broken = False  # the reader timed out or died: kill it and start another for the next file
+
+    def send(self, path: str) -> None:
+        """Give the reader ``path``; its wall-clock allowance starts now. OSError if the reader is gone."""
+        self.conn.send(path)
+        self.path = path
+        self.deadline = time.monotonic() + self.timeout
+
+    def collect(self, readable: bool, now: float):
+        """The record for the file in hand, or ``_PENDING`` while the reader is within its time.
+
+        ``readable``: the reader's end of the pipe has something (a record, or the end of a reader
+        that died). A reader that died or ran out of time is marked ``broken`` and gives the file
+        a named error record (``limit_exceeded``, ``timeout``).
+        """
+        path = self.path
+        if readable:
+            try:
+                record = self.conn.recv()
+            except (EOFError, OSError):
+                code = self.proc.exitcode
+                self.proc.join(timeout=1)
+                code = self.proc.exitcode if code is None else code
+                record = self.error(path, "limit_exceeded",
+                                    f"{path}: the reader process ended abruptly (exit {code}); the file "
+                                    f"exceeded a memory or CPU limit or crashed the parser")
+                self.broken = True
+        elif now >= self.deadline:
+            record = self.error(path, "timeout", f"{path}: not read within {self.timeout:g} s "
+                                                 f"(setting timeout); the file may be built to hang a parser")
+            self.broken = True
+        else:
+            return _PENDING
+        self.path = None
+        return record
+
+    def idle(self) -> bool:
+        """Waiting for a file, and fit to read one."""
+        return self.path is None and not self.broken and self.proc.is_alive()
 
     def kill(self) -> None:
         try:
@@ -205,6 +256,32 @@ class _Slot:
         else:
             self.conn.close()
 
+    def close(self) -> None:
+        """Stop an idle reader, kill a busy or broken one."""
+        if self.idle():
+            self.stop()
+        else:
+            self.kill()
+
+
+def _start(slot: _Slot, path: str, fresh: Callable[[], _Slot]) -> _Slot:
+    """Give ``path`` to ``slot``, or to a new slot if that reader has gone (killed while it waited,
+    say: not this file's doing). Returns the slot that has the file."""
+    if slot.idle():
+        try:
+            slot.send(path)
+            return slot
+        except (OSError, ValueError):
+            pass
+    slot.kill()
+    slot = fresh()
+    try:
+        slot.send(path)
+    except BaseException:
+        slot.kill()
+        raise
+    return slot
+
 
 def run(paths: Iterable[str], task: Task, error: ErrorRecord, config: Config) -> Iterator[dict]:
     """Run ``task`` on each path in ``config.jobs`` isolated workers; yield records as they finish.
@@ -216,50 +293,144 @@ def run(paths: Iterable[str], task: Task, error: ErrorRecord, config: Config) ->
     ctx = mp.get_context("fork")
     queue = deque(paths)
     slots: list[_Slot] = []
+
+    def fresh() -> _Slot:
+        return _Slot(ctx, task, error, config)
+
     try:
         for _ in range(max(1, min(config.jobs, len(queue)))):
-            slots.append(_Slot(ctx, task, error, config))
+            slots.append(fresh())
         while queue or any(s.path is not None for s in slots):
-            for slot in slots:
+            for i, slot in enumerate(slots):
                 if slot.path is None and queue:
-                    slot.path = queue.popleft()
-                    slot.started = time.monotonic()
-                    slot.deadline = slot.started + config.timeout
-                    slot.conn.send(slot.path)
+                    slots[i] = _start(slot, queue.popleft(), fresh)
             busy = [s for s in slots if s.path is not None]
             timeout = max(0.0, min(s.deadline for s in busy) - time.monotonic())
             ready = wait([s.conn for s in busy], timeout=timeout)
             now = time.monotonic()
-            for i, slot in enumerate(list(slots)):
+            for i, slot in enumerate(slots):
                 if slot.path is None:
                     continue
-                record = None
-                replace = False
-                if slot.conn in ready:
-                    try:
-                        record = slot.conn.recv()
-                    except (EOFError, OSError):
-                        code = slot.proc.exitcode
-                        slot.proc.join(timeout=1)
-                        code = slot.proc.exitcode if code is None else code
-                        record = error(slot.path, "limit_exceeded",
-                                       f"{slot.path}: the reader process ended abruptly (exit {code}); the file "
-                                       f"exceeded a memory or CPU limit or crashed the parser")
-                        replace = True
-                elif now >= slot.deadline:
-                    record = error(slot.path, "timeout", f"{slot.path}: not read within {config.timeout:g} s "
-                                                         f"(setting timeout); the file may be built to hang a parser")
-                    replace = True
-                if record is None:
+                record = slot.collect(slot.conn in ready, now)
+                if record is _PENDING:
                     continue
-                slot.path = None
-                if replace:
+                if slot.broken:
                     slot.kill()
                     if queue:
-                        slots[slots.index(slot)] = _Slot(ctx, task, error, config)
+                        slots[i] = fresh()
                 yield record
     finally:
         for slot in slots:
             if slot.proc.is_alive():
-                slot.stop() if slot.path is None else slot.kill()
+                slot.close()
 
+
+# Readers kept by Reader are forked from one long-lived thread: a reader's parent-death signal fires
+# when the thread that forked it ends, and the thread that asks for a reader may end first (a
+# Reader shared by threads, a pool that retires its threads) and would take a healthy reader with it.
+_forker: SimpleQueue | None = None
+_forker_lock = threading.Lock()
+
+
+def _forker_loop(requests: SimpleQueue) -> None:
+    while True:
+        make, box, done = requests.get()
+        try:
+            box.append((True, make()))
+        except BaseException as exc:  # handed back to the caller
+            box.append((False, exc))
+        done.set()
+
+
+def _forked_here(make: Callable[[], _Slot]) -> _Slot:
+    """``make()`` called in this process's forking thread (started on first use, lives as long as the process)."""
+    global _forker
+    with _forker_lock:
+        if _forker is None:
+            requests: SimpleQueue = SimpleQueue()
+            threading.Thread(target=_forker_loop, args=(requests,), name="plancheck-reader-fork", daemon=True).start()
+            _forker = requests
+        requests = _forker
+    box: list = []
+    done = threading.Event()
+    requests.put((make, box, done))
+    done.wait()
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _no_forker() -> None:
+    global _forker, _forker_lock
+    _forker, _forker_lock = None, threading.Lock()  # a forked child has no such thread
+
+
+os.register_at_fork(after_in_child=_no_forker)
+
+
+class Reader:
+    """One isolated reader process kept for many files, read one at a time, with run()'s guarantees.
+
+    For a caller that gets files one by one (a Dask task per file) rather than as a batch. The
+    reader is forked on the first file (so it shares whatever the caller loaded before: the
+    model, the pipeline) and reused for the next; a file that kills it or runs out of time gets
+    its named error record (``limit_exceeded``, ``timeout``) and the next file a new reader. The
+    same wall-clock timeout, address-space cap and CPU backstop as run()'s workers apply, and
+    ``error(path, code, message)`` builds the records for those failures.
+
+    Calls are serialised by a lock, so threads may share a Reader (and wait for each other) or
+    keep one each. Readers are forked from one thread that lives as long as this process, since a
+    reader dies with the thread that forked it (its parent-death signal); one found dead before a
+    file is given (killed while it waited) is replaced, and the file is not blamed.
+    """
+
+    def __init__(self, task: Task, error: ErrorRecord, config: Config):
+        self._ctx = mp.get_context("fork")
+        self._task, self._error, self._config = task, error, config
+        self._slot: _Slot | None = None
+        self._lock = threading.Lock()
+
+    def _fresh(self) -> _Slot:
+        return _forked_here(lambda: _Slot(self._ctx, self._task, self._error, self._config))
+
+    @property
+    def pid(self) -> int | None:
+        """The reader process's id, if one is running."""
+        slot = self._slot
+        return slot.proc.pid if slot is not None and slot.proc.is_alive() else None
+
+    def read(self, path: str):
+        """Read ``path`` in the reader; its record, or a named error record if the reader failed."""
+        with self._lock:
+            slot = self._slot
+            if slot is None:
+                slot = self._slot = self._fresh()
+            try:
+                slot = self._slot = _start(slot, path, self._fresh)
+                while True:
+                    ready = wait([slot.conn], timeout=max(0.0, slot.deadline - time.monotonic()))
+                    record = slot.collect(bool(ready), time.monotonic())
+                    if record is not _PENDING:
+                        break
+            except BaseException:  # interrupted mid-file: the reader's state is unknown
+                self._slot.kill()
+                self._slot = None
+                raise
+            if slot.broken:
+                slot.kill()
+                self._slot = None  # the next file forks a new reader; none is kept for nothing
+            return record
+
+    def close(self) -> None:
+        """Stop the reader (it is forked again if another file comes)."""
+        with self._lock:
+            if self._slot is not None:
+                self._slot.close()
+                self._slot = None
+
+    def __enter__(self) -> "Reader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,7 +1,6 @@
 """Score documents and sections with a trained model: the records every command writes.
 
-A record (one per document) has fixed field names: path, sha256, status, error, verdict,
-p_insufficient, missing_areas, areas, model; plus kind, pages, words and warnings.
+A record (one per document) is a :class:`plancheck.record.Record`; its JSON shape is defined there.
 """
 from __future__ import annotations
 
@@ -14,10 +13,11 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from . import nlp as nlp_mod
-from .card import load_model
+from .card import ModelCard, load_model
 from .config import Config
 from .errors import PlancheckError
 from .ingest import force_name, read_document
+from .record import Record
 from .explain import explain
 from .segment import segment
 from .types import Assessment, Document, Section
@@ -30,7 +30,7 @@ class Scorer:
     """A loaded model with its card, language pipeline and settings."""
 
     model: object
-    card: dict
+    card: ModelCard
     nlp: object
     config: Config
 
@@ -43,11 +43,11 @@ class Scorer:
 
     @property
     def name(self) -> str:
-        return str(self.card.get("name"))
+        return self.card.name
 
     @property
     def threshold(self) -> float:
-        return float(self.card["threshold"]["value"])
+        return self.card.threshold_value
 
     def assess(self, sections: list[Section]) -> list[Assessment]:
         """Judge sections: criteria, probability, flag, reasons and evidence."""
@@ -63,12 +63,12 @@ class Scorer:
                                   why.p_specific, self.threshold))
         return out
 
-    def score_document(self, document: Document) -> dict:
+    def score_document(self, document: Document) -> Record:
         seg = segment(document, self.config.required_areas)
         assessments = self.assess(list(seg.sections))
         return document_record(document, assessments, seg.missing_areas, self.name)
 
-    def score_path(self, path: str | Path) -> dict:
+    def score_path(self, path: str | Path) -> Record:
         """Read and score one file; a failure becomes an error record, never an exception."""
         try:
             return self.score_document(read_document(path, self.config))
@@ -77,7 +77,7 @@ class Scorer:
 
 
 def score_paths(paths: Iterable[str], config: Config | None = None, model: str | Path | None = None,
-                scorer: "Scorer | None" = None) -> Iterator[dict]:
+                scorer: "Scorer | None" = None) -> Iterator[Record]:
     """Score files in isolated workers that share one loaded model: one record per path, in order.
 
     The one way a batch is scored: the command line, the demo, reports and comparisons call it.
@@ -93,43 +93,22 @@ def score_paths(paths: Iterable[str], config: Config | None = None, model: str |
     # walks, here and in the forked readers (which then share those pages instead of copying them).
     gc.freeze()
 
-    def error(path: str, code: str, message: str) -> dict:
+    def error(path: str, code: str, message: str) -> Record:
         return error_record(path, code, message, scorer.name, sha256=file_sha256(path, config.max_file_bytes))
 
     yield from runner.run(list(paths), scorer.score_path, error, config)
 
 
-def document_record(document: Document, assessments: list[Assessment], missing: Iterable[str], model: str) -> dict:
-    missing = list(missing)
-    flagged = any(a.flagged for a in assessments)
-    return {
-        "path": document.path,
-        "sha256": document.sha256,
-        "status": "scored",
-        "error": None,
-        "verdict": "needs_review" if (missing or flagged) else "sufficient",
-        "p_insufficient": max((a.p_insufficient for a in assessments), default=None),
-        "missing_areas": missing,
-        "areas": [assessment_record(a) for a in assessments],
-        "model": model,
-        "kind": document.kind,
-        "pages": document.page_count,
-        "words": document.word_count,
-        "title": document.title,
-        "force": force_name(document),
-        "warnings": list(document.warnings),
-    }
+def document_record(document: Document, assessments: list[Assessment], missing: Iterable[str], model: str) -> Record:
+    return Record.scored(document.path, document.sha256, assessments, missing, model, kind=document.kind,
+                         pages=document.page_count, words=document.word_count, title=document.title,
+                         force=force_name(document), warnings=tuple(document.warnings))
 
 
-def assessment_record(a: Assessment, with_text: bool = True) -> dict:
-    return a.to_dict(with_text)
-
-
-def error_record(path: str, code: str, message: str, model: str | None = None, sha256: str | None = None) -> dict:
+def error_record(path: str, code: str, message: str, model: str | None = None, sha256: str | None = None) -> Record:
     if sha256 is None:
         sha256 = file_sha256(path)
-    return {"path": path, "sha256": sha256, "status": "error", "error": {"code": code, "message": message},
-            "verdict": None, "p_insufficient": None, "missing_areas": [], "areas": [], "model": model}
+    return Record.failed(path, code, message, model, sha256)
 
 
 def file_sha256(path: str | Path, limit: int | None = None) -> str | None:

@@ -14,7 +14,7 @@ import logging
 import platform
 import subprocess
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import __version__, dataset, metrics, nlp as nlp_mod
-from .card import current_name, read_card, save_model, set_current
+from .card import ModelCard, current_name, read_card, save_model, set_current
 from .config import Config
 from .dataset import GradedSection
 from .errors import CorpusError, PlancheckError
@@ -111,6 +111,21 @@ def _git_state(root: Path) -> dict:
             "corpus_uncommitted_changes": None if status is None else bool(status)}
 
 
+@dataclass(frozen=True)
+class Trained:
+    """What one training run made: the model's name and card, and whether (and why) it became current."""
+
+    name: str
+    promoted: bool
+    why: str
+    card: ModelCard
+    seconds: float
+
+    @property
+    def threshold(self) -> float:
+        return self.card.threshold_value
+
+
 def _next_name(directory: Path) -> str:
     numbers = []
     for path in directory.glob("plancheck-*.card.json"):
@@ -127,11 +142,6 @@ def no_worse(new: dict, old: dict, tolerance: float = 0.005) -> tuple[bool, str]
     return (not worse, "; ".join(worse) or "no worse on f1, recall and roc_auc")
 
 
-def _test_label_metrics(card: dict) -> dict:
-    test = card.get("metrics", {}).get("test", {})
-    return test.get("label", test)  # cards before the blind sets held the label figures at the top
-
-
 def should_promote(model_dir: Path, test_metrics: dict, force: bool = False) -> tuple[bool, str]:
     """Whether a model with ``test_metrics`` should become current, and why."""
     try:
@@ -141,7 +151,7 @@ def should_promote(model_dir: Path, test_metrics: dict, force: bool = False) -> 
     promoted, why = True, "first model"
     if current:
         try:
-            old = _test_label_metrics(read_card(model_dir / f"{current}.card.json"))
+            old = read_card(model_dir / f"{current}.card.json").label_metrics("test")
             ok, why = no_worse(test_metrics, old)
             promoted = ok or force
             if force and not ok:
@@ -207,39 +217,38 @@ def train_model(corpus_root: str | Path = "corpus", model_dir: str | Path | None
                    for k, v in base_p.items()}}
     nlp = nlp_mod.load()
     blind_test_path = corpus_root / dataset.BLIND_DIR / dataset.BLIND_TEST
-    card = {
-        "plancheck_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "git": _git_state(corpus_root),
-        "training_data": {
+    card = ModelCard(
+        plancheck_version=__version__,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        git=_git_state(corpus_root),
+        training_data={
             "corpus_sha256": _corpus_hash(corpus_root),
             "sections": len(pool), "writers": sorted({s.writer for s in pool}),
             "corpus_train_sections": len(pool) - len(blind_dev), "blind_dev_sections": len(blind_dev),
             "test_sections": len(test), "blind_test_sections": len(blind_test),
             "blind_test_sha256": dataset.file_sha256(blind_test_path),
             "insufficient_share": round(float(y.mean()), 4)},
-        "config": asdict(config) | {"required_areas": list(config.required_areas)},
-        "model": {"class": "plancheck.lexical.SectionModel", "params": params.to_dict(), "terms": model.n_terms,
-                  "validation": "leave-one-writer-out over the corpus training split and blind-dev"},
-        "threshold": threshold.to_dict(),
-        "pipeline": {"name": nlp_mod.pipeline_id(nlp), "spacy": version("spacy"), "components": list(nlp.pipe_names)},
-        "libraries": _libraries(),
-        "python": platform.python_version(),
-        "metrics": evaluations,
-        "baselines": {"tfidf_logreg": baseline},
-        "evidence": _evidence(corpus_root, model_dir, blind_dev + blind_test),
-        "training_seconds": round(time.perf_counter() - started, 1),
-    }
+        config=asdict(config) | {"required_areas": list(config.required_areas)},
+        model={"class": "plancheck.lexical.SectionModel", "params": params.to_dict(), "terms": model.n_terms,
+               "validation": "leave-one-writer-out over the corpus training split and blind-dev"},
+        threshold=threshold.to_dict(),
+        pipeline={"name": nlp_mod.pipeline_id(nlp), "spacy": version("spacy"), "components": list(nlp.pipe_names)},
+        libraries=_libraries(),
+        python=platform.python_version(),
+        metrics=evaluations,
+        baselines={"tfidf_logreg": baseline},
+        evidence=_evidence(corpus_root, model_dir, blind_dev + blind_test),
+        training_seconds=round(time.perf_counter() - started, 1),
+    )
     model_dir.mkdir(parents=True, exist_ok=True)
     name = _next_name(model_dir)
     test_label = (evaluations["test"] or evaluations["out_of_writer"])["label"]
     promoted, why = should_promote(model_dir, test_label, force)
-    card["promotion"] = {"promoted": promoted, "why": why}
+    card.promotion = {"promoted": promoted, "why": why}
     save_model(model, card, model_dir, name)
     if promoted:
         set_current(model_dir, name, why)
-    return {"name": name, "promoted": promoted, "why": why, "threshold": threshold.value, "card": card,
-            "seconds": round(time.perf_counter() - started, 1)}
+    return Trained(name, promoted, why, card, round(time.perf_counter() - started, 1))
 
 
 def _evidence(corpus_root: Path, model_dir: Path, blind: Sequence[GradedSection]) -> dict:

@@ -25,6 +25,7 @@ from typing import Callable, Iterator
 from .card import synced_temp
 from .config import Config
 from .errors import PlancheckError
+from .record import Record
 from .score import Scorer, error_record, file_sha256
 
 log = logging.getLogger(__name__)
@@ -196,13 +197,13 @@ class Triage:
                 fresh.append(path)
         if fresh:
             for record in runner.run(fresh, self.scorer.score_path, self._error_record, self.config):
-                yield self._route(record["path"], record)
+                yield self._route(record.path, record)
 
-    def _error_record(self, path: str, code: str, message: str) -> dict:
+    def _error_record(self, path: str, code: str, message: str) -> Record:
         return error_record(path, code, message, self.scorer.name,
                             sha256=file_sha256(path, self.config.max_file_bytes))
 
-    def _score_one(self, path: str) -> dict:
+    def _score_one(self, path: str) -> Record:
         from . import runner
 
         return list(runner.run([path], self.scorer.score_path, self._error_record, self.config))[0]
@@ -218,7 +219,7 @@ class Triage:
 
     # -- routing ------------------------------------------------------------------------------
 
-    def _route(self, path: str, record: dict | None, duplicate_of: dict | None = None) -> dict:
+    def _route(self, path: str, record: Record | None, duplicate_of: dict | None = None) -> dict:
         """Move one file, check its bytes, write its record and report, log it.
 
         Any failure is this file's error line, never the end of the batch: a file that could not be
@@ -230,8 +231,8 @@ class Triage:
             dest_dir = self.out / duplicate_of["destination"].split("/")[0]
             sha = duplicate_of["sha256"]
         else:
-            dest_dir = self.out / DESTINATIONS[record.get("verdict")]
-            sha = record.get("sha256")
+            dest_dir = self.out / DESTINATIONS[record.verdict]
+            sha = record.sha256
         base = {"file": name, "source": self._source(path)}
         try:
             dest, how = _move(path, dest_dir)
@@ -249,12 +250,12 @@ class Triage:
         except Exception as exc:
             return self._failed(base, sha, dest, how, exc)
 
-    def _check(self, dest: Path, record: dict | None,
-               duplicate_of: dict | None) -> tuple[Path, dict | None, dict | None]:
+    def _check(self, dest: Path, record: Record | None,
+               duplicate_of: dict | None) -> tuple[Path, Record | None, dict | None]:
         """Make sure the record is of the bytes routed: a file that changed after it was read (its
         writer came back) is read again, and moved if its verdict changed."""
         for attempt in range(_RESCORES + 1):
-            expected = duplicate_of["sha256"] if duplicate_of is not None else record.get("sha256")
+            expected = duplicate_of["sha256"] if duplicate_of is not None else record.sha256
             if expected is None:
                 return dest, record, duplicate_of  # no bytes were read (not a regular file, too large)
             actual = file_sha256(dest)
@@ -264,7 +265,7 @@ class Triage:
                 break
             log.info("%s changed after it was read; reading it again", printable(str(dest)))
             duplicate_of, record = None, self._score_one(str(dest))
-            folder = self.out / DESTINATIONS[record.get("verdict")]
+            folder = self.out / DESTINATIONS[record.verdict]
             if folder != dest.parent:
                 dest, _ = _move(str(dest), folder)
         record = error_record(str(dest), "changed", f"{printable(str(dest))}: kept changing while it was read; "
@@ -273,7 +274,7 @@ class Triage:
             dest, _ = _move(str(dest), self.out / DESTINATIONS[None])
         return dest, record, None
 
-    def _finish(self, path: str, dest: Path, how: str, record: dict | None, duplicate_of: dict | None,
+    def _finish(self, path: str, dest: Path, how: str, record: Record | None, duplicate_of: dict | None,
                 base: dict) -> dict:
         from .report import render_html
 
@@ -288,14 +289,15 @@ class Triage:
                      "duplicate_of": duplicate_of.get("destination"), "verdict": duplicate_of.get("verdict"),
                      "how": how, "record": f"{folder}/{names['.json']}"}
         else:
-            record = printable_data(dict(record, path=str(dest), submitted_as=path))
-            names = _write_beside(dest, {".json": _json_bytes(record), ".html": render_html(record).encode("utf-8")})
-            sha = record.get("sha256")
-            entry = {"event": "scored", **base, "sha256": sha, "destination": rel, "status": record["status"],
-                     "verdict": record.get("verdict"), "error": record.get("error"), "how": how,
+            data = printable_data(record.with_path(str(dest), submitted_as=path).to_dict())
+            record = Record.from_dict(data)
+            names = _write_beside(dest, {".json": _json_bytes(data), ".html": render_html(record).encode("utf-8")})
+            sha = record.sha256
+            entry = {"event": "scored", **base, "sha256": sha, "destination": rel, "status": record.status,
+                     "verdict": record.verdict, "error": data["error"], "how": how,
                      "record": f"{folder}/{names['.json']}", "report": f"{folder}/{names['.html']}"}
         entry = self._log(entry)
-        if sha and entry["event"] == "scored" and record["status"] == "scored":
+        if sha and entry["event"] == "scored" and entry["status"] == "scored":
             self.seen[sha] = entry
         if sha and how == "copied":
             self._taken.add((base["source"], sha))
@@ -315,7 +317,7 @@ class Triage:
             entry["destination"] = f"{dest.parent.name}/{dest.name}"
             record = error_record(str(dest), "not_routed", message, self.scorer.name, sha256=sha)
             try:
-                names = _write_beside(dest, {".json": _json_bytes(printable_data(record))})
+                names = _write_beside(dest, {".json": _json_bytes(printable_data(record.to_dict()))})
                 entry["record"] = f"{dest.parent.name}/{names['.json']}"
             except Exception:
                 pass  # the log line below still says what happened

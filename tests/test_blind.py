@@ -41,8 +41,8 @@ def test_bundled_model_card_records_the_frozen_blind_test(root):
 
     models = root / "models"
     card = read_card(models / f"{current_name(models)}.card.json")
-    assert card["training_data"]["blind_test_sha256"] == (root / "corpus" / "blind" / "FROZEN").read_text().strip()
-    assert card["metrics"]["blind_test"]["label"]["n"] == card["training_data"]["blind_test_sections"]
+    assert card.training_data["blind_test_sha256"] == (root / "corpus" / "blind" / "FROZEN").read_text().strip()
+    assert card.metrics["blind_test"]["label"]["n"] == card.training_data["blind_test_sections"]
 
 
 def test_second_grading_covers_at_least_100_sections(root, blind):

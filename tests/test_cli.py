@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from plancheck.cli import app, main
+from plancheck.record import Record
 
 RECORD_FIELDS = {"path", "sha256", "status", "error", "verdict", "p_insufficient", "missing_areas", "areas", "model"}
 AREA_FIELDS = {"area", "headings", "pages", "p_insufficient", "flagged", "criteria", "reasons", "evidence"}
@@ -149,7 +150,7 @@ def stub_scoring(monkeypatch):
 
     def stream(paths, config, model):
         for p in paths:
-            yield _record(p, "scored" if os.path.exists(p) else "error")
+            yield Record.from_dict(_record(p, "scored" if os.path.exists(p) else "error"))
 
     monkeypatch.setattr(plancheck.cli, "_score_stream", stream)
     return stream

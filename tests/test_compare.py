@@ -9,6 +9,7 @@ import pytest
 
 from plancheck.cli import main
 from plancheck.compare import compare_records, render_html, table_lines
+from plancheck.record import Record
 from plancheck.config import Config
 from plancheck.errors import ConfigError
 from plancheck.overlap import MAX_GAP, find_overlaps, force_of, split_sentences
@@ -168,10 +169,10 @@ def _area(area, scores, flagged, text, evidence=None, p=None):
 
 def _record(path, areas, missing):
     flagged = any(a["flagged"] for a in areas)
-    return {"path": path, "sha256": "0" * 64, "status": "scored", "error": None,
+    return Record.from_dict({"path": path, "sha256": "0" * 64, "status": "scored", "error": None,
             "verdict": "needs_review" if flagged or missing else "sufficient",
             "p_insufficient": max(a["p_insufficient"] for a in areas), "missing_areas": missing, "areas": areas,
-            "model": "test-model", "title": "Plan <b>&"}
+            "model": "test-model", "title": "Plan <b>&"})
 
 
 VAGUE = "We will seek to improve where resources allow."

@@ -194,8 +194,13 @@ class _StubScorer:
         from plancheck.config import Config
         from plancheck.segment import segment
 
+        from plancheck.record import Record
+        from plancheck.types import Assessment
+
         seg = segment(document, Config().required_areas)
-        return {"areas": [{"area": s.area, "criteria": dict(self.criteria)} for s in seg.sections]}
+        return Record.scored(document.path, document.sha256,
+                             [Assessment(s.area, s.headings, s.pages, 0.5, False, dict(self.criteria), ())
+                              for s in seg.sections], seg.missing_areas, self.name)
 
 
 def _tree(folder):
@@ -209,7 +214,7 @@ def _edited_record(tmp_path, examples, stub, edit):
 
     doc = read_document(examples / "stourholme-2009.txt", Config())
     record = {"path": str(examples / "stourholme-2009.txt"), "sha256": doc.sha256, "model": stub.name,
-              "force": STOURHOLME, **stub.score_document(doc)}
+              "force": STOURHOLME, "areas": stub.score_document(doc).to_dict()["areas"]}
     edit(record["areas"])
     path = tmp_path / "record.json"
     path.write_text(json.dumps(record, indent=2))

@@ -74,10 +74,11 @@ class BlockingReader(distributed.WorkerPlugin):
         plancheck.score.read_document = self.real
 
 
-def _reader_children() -> int:
+def _reader_children() -> list[int]:
+    """The ids of a Dask worker's child processes: its reader, kept between tasks, if it has one."""
     import psutil
 
-    return len(psutil.Process().children(recursive=True))
+    return sorted(p.pid for p in psutil.Process().children(recursive=True))
 
 
 # --- fixtures ---------------------------------------------------------------------------------------
@@ -229,5 +230,26 @@ def test_dask_hostile_file_costs_one_record(cluster, client, tmp_path):
         assert outcome in hostile.EXPECTED[cases[record["path"]]], record
     assert code == 1
     assert client.run(os.getpid) == workers  # no Dask worker died or was replaced
-    assert set(client.run(_reader_children).values()) == {0}  # and no reader was left behind
+    # No stuck reader was left behind: each worker (one thread) keeps at most the one it reads with.
+    assert all(len(pids) <= 1 for pids in client.run(_reader_children).values())
     assert hostile.SECRET.decode() not in out.read_text(encoding="utf-8")
+
+
+def test_dask_workers_keep_their_reader_between_tasks(cluster, client, tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(6):
+        (inbox / f"plan-{i}.pdf").write_bytes(hostile.GOOD_PLAN.read_bytes())
+    client.wait_for_workers(2)
+    runs = []
+    for n in range(2):
+        out = tmp_path / f"scores-{n}.jsonl"
+        assert _score(inbox, "-f", "jsonl", "-o", out, "--config", settings, "--backend", "dask",
+                      "--scheduler", cluster.scheduler_address) == 0
+        assert {r["status"] for r in _records(out)} == {"scored"}
+        runs.append(client.run(_reader_children))
+    # One reader per worker (one thread each), forked once and used for every later task, in both batches.
+    assert all(len(pids) <= 1 for run in runs for pids in run.values())
+    assert any(runs[0].values())
+    for worker, pids in runs[0].items():
+        assert set(pids) <= set(runs[1][worker])

@@ -13,6 +13,7 @@ import textwrap
 import pytest
 
 from plancheck.cli import EXIT_INTERRUPTED, EXIT_PIPE, main
+from plancheck.record import Record
 
 RECORD = {"sha256": "", "status": "scored", "error": None, "verdict": "sufficient", "p_insufficient": 0.01,
           "missing_areas": [], "areas": [], "model": "stub-1"}
@@ -35,7 +36,7 @@ def interrupted_after_two(monkeypatch):
 
     def stream(paths, config, model):
         for p in paths[:2]:
-            yield {"path": p, **RECORD}
+            yield Record.from_dict({"path": p, **RECORD})
         raise KeyboardInterrupt
 
     monkeypatch.setattr(plancheck.cli, "_score_stream", stream)
@@ -103,7 +104,7 @@ class _ClosedPipe(io.StringIO):
 def test_messages_closed_pipe_ends_quietly_in_process(plans, monkeypatch, capsys):
     import plancheck.cli
 
-    monkeypatch.setattr(plancheck.cli, "_score_stream", lambda paths, config, model: ({"path": p, **RECORD} for p in paths))
+    monkeypatch.setattr(plancheck.cli, "_score_stream", lambda paths, config, model: (Record.from_dict({"path": p, **RECORD}) for p in paths))
     monkeypatch.setattr(sys, "stdout", _ClosedPipe())
     assert main(["score", str(plans), "-f", "jsonl", "-q"]) == EXIT_PIPE
     assert capsys.readouterr().err == ""
@@ -114,10 +115,11 @@ def test_messages_closed_pipe_ends_quietly(plans):
     script = textwrap.dedent(f"""
         import itertools, sys
         import plancheck.cli
+        from plancheck.record import Record
         record = {RECORD!r}
         def endless(paths, config, model):
             for n in itertools.count():
-                yield dict(record, path=f"plan-{{n}}.txt")
+                yield Record.from_dict(dict(record, path=f"plan-{{n}}.txt"))
         plancheck.cli._score_stream = endless
         sys.exit(plancheck.cli.main(["score", {str(plans)!r}, "-f", "jsonl", "-q"]))
     """)
@@ -147,7 +149,7 @@ def test_messages_an_unexpected_fault_is_one_line_without_a_traceback(plans, mon
 def test_messages_an_output_that_cannot_be_written_is_named(plans, tmp_path, monkeypatch, capsys):
     import plancheck.cli
 
-    monkeypatch.setattr(plancheck.cli, "_score_stream", lambda paths, config, model: ({"path": p, **RECORD} for p in paths))
+    monkeypatch.setattr(plancheck.cli, "_score_stream", lambda paths, config, model: (Record.from_dict({"path": p, **RECORD}) for p in paths))
     out = tmp_path / "no-such-folder" / "scores.jsonl"
     assert main(["score", str(plans), "-o", str(out), "-q"]) == 1
     assert f"error: {out}: No such file or directory" in capsys.readouterr().err
@@ -183,9 +185,10 @@ def test_messages_a_real_ctrl_c_reaches_the_message(plans, tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         import plancheck.cli
+        from plancheck.record import Record
         record = {RECORD!r}
         def slow(paths, config, model):
-            yield dict(record, path=paths[0])
+            yield Record.from_dict(dict(record, path=paths[0]))
             print("one written", file=sys.stderr, flush=True)
             while True:  # the second file never finishes
                 time.sleep(0.05)

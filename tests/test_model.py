@@ -179,17 +179,17 @@ def test_model_scores_example_plans(scorer, examples):
     good = scorer.score_path(examples / "hollowfield-2009.pdf")
     weak = scorer.score_path(examples / "larkmere-2009.docx")
     missing = scorer.score_path(examples / "stourholme-2009.txt")
-    assert good["status"] == weak["status"] == "scored"
-    assert sum(a["flagged"] for a in weak["areas"]) >= 4
-    assert sum(a["flagged"] for a in good["areas"]) <= 1
-    assert weak["verdict"] == "needs_review"
-    assert missing["missing_areas"] == ["civil_contingencies", "roads_policing"] and missing["verdict"] == "needs_review"
+    assert good.ok and weak.ok
+    assert len(weak.flagged_areas) >= 4
+    assert len(good.flagged_areas) <= 1
+    assert weak.verdict == "needs_review"
+    assert missing.missing_areas == ("civil_contingencies", "roads_policing") and missing.verdict == "needs_review"
     for record in (good, weak):
-        for a in record["areas"]:
-            assert set(a["criteria"]) == set(CRITERIA) and a["threshold"] == scorer.threshold
-            assert a["flagged"] == (label_from_scores(a["criteria"]) == "insufficient")
-            if a["flagged"]:
-                assert a["reasons"] and {r.split(":")[0] for r in a["reasons"]} == set(deciding(a["criteria"]))
+        for a in record.areas:
+            assert set(a.criteria) == set(CRITERIA) and a.threshold == scorer.threshold
+            assert a.flagged == (label_from_scores(a.criteria) == "insufficient")
+            if a.flagged:
+                assert a.reasons and {r.split(":")[0] for r in a.reasons} == set(deciding(a.criteria))
 
 
 def test_model_refuses_another_pipeline(models_copy):

@@ -8,7 +8,13 @@ import pytest
 
 from plancheck.areas import AREA_NAMES
 from plancheck.rubric import CRITERIA, QUESTIONS
-from plancheck.report import render_html
+from plancheck.record import Record
+from plancheck.report import render_html as _render_record
+
+
+def render_html(record: dict) -> str:
+    """The report of a record given as written to JSON (read back through Record, as readers do)."""
+    return _render_record(Record.from_dict(record))
 
 HOSTILE = "<script>alert(1)</script>"
 VAGUE = "An owner will be appointed in due course."

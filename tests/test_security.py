@@ -41,7 +41,7 @@ def read_task(config: Config):
             document = read_document(path, config)
             record = {"path": path, "status": "scored", "error": None, "pages": document.page_count}
         except IngestError as exc:
-            record = error_record(path, exc.code, exc.message)
+            record = error_record(path, exc.code, exc.message).to_dict()
         record["grew_kb"] = hostile.peak_rss_kb() - start_kb
         record["pid"] = os.getpid()
         return record
@@ -50,7 +50,11 @@ def read_task(config: Config):
 
 
 def run_all(paths: list[str], task, config: Config) -> list[dict]:
-    return list(runner.run(paths, task, error_record, config))
+    """Records as dicts (the fields a record is written with), whichever way each was made."""
+    def error(path: str, code: str, message: str) -> dict:
+        return error_record(path, code, message).to_dict()
+
+    return list(runner.run(paths, task, error, config))
 
 
 def finishes(call, seconds: float = 120.0) -> bool:
@@ -369,7 +373,7 @@ def test_security_model_carrying_code_with_valid_hashes_is_refused(models_copy, 
         data = buffer.getvalue()
     card_path = _install_artefact(models_copy, data)
     # The card and artefact hashes match: only the pickle-free loader stands in the way.
-    assert sha256_file(_artefact(models_copy)) == read_card(card_path)["artefact_sha256"]
+    assert sha256_file(_artefact(models_copy)) == read_card(card_path).artefact_sha256
     with pytest.raises(ModelIntegrityError, match="refuses to load"):
         load_model(None, models_copy)
     assert not canary.exists()
@@ -379,7 +383,7 @@ def test_security_resigned_genuine_model_still_loads(models_copy):
     # The control for the test above: re-signing the card as it does keeps a genuine model loadable.
     _install_artefact(models_copy, _artefact(models_copy).read_bytes())
     model, card = load_model(None, models_copy)
-    assert type(model).__name__ == "SectionModel" and card["name"]
+    assert type(model).__name__ == "SectionModel" and card.name
 
 
 def test_security_card_edited_without_checksum_is_refused(models_copy):

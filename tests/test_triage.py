@@ -110,8 +110,8 @@ def test_triage_a_file_that_cannot_be_routed_is_its_own_error_not_the_batch_end(
     (box / "good.txt").write_bytes(plan_text + b"\nGood.\n")
     real_render = report.render_html
 
-    def render(record: dict) -> str:
-        if record.get("submitted_as", "").endswith("bad.txt"):
+    def render(record) -> str:
+        if record.extra.get("submitted_as", "").endswith("bad.txt"):
             raise OSError(28, "No space left on device")
         return real_render(record)
 

@@ -16,6 +16,7 @@ import pytest
 import webdata
 from plancheck.cli import main
 from plancheck.config import Config
+from plancheck.record import Record
 from plancheck.rubric import CRITERIA
 from plancheck.web import is_loopback
 from plancheck.web.app import create_app
@@ -259,7 +260,7 @@ def test_web_queue_function_prefers_uncertain_criteria():
     plans_dir["areas"][1]["p_specific"]["owner"] = 0.5
     from plancheck.web.batches import Batch, Plan
 
-    plan = Plan(Batch("b", Path("/"), Path("/x.jsonl"), "scores"), "k", plans_dir, None, None, "A")
+    plan = Plan(Batch("b", Path("/"), Path("/x.jsonl"), "scores"), "k", Record.from_dict(plans_dir), None, None, "A")
     items = queue([plan], set())
     assert [i.section.area for i in items] == ["public_order", "major_crime"]
     assert items[0].uncertain[0] == ("owner", 0.5)
@@ -329,10 +330,10 @@ class FakeScorer:
 
     name = "plancheck-fake"
 
-    def score_path(self, path: str) -> dict:
+    def score_path(self, path: str) -> Record:
         rec = webdata.record(path, [webdata.assessment("major_crime", text=Path(path).read_text())])
         rec["worker_pid"] = os.getpid()
-        return rec
+        return Record.from_dict(rec)
 
 
 def upload_client(served, **config) -> TestClient:

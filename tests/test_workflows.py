@@ -216,7 +216,7 @@ def test_workflow_grade_refuses_an_area_segmentation_does_not_find(corpus_copy, 
 def test_workflow_grade_from_an_edited_json_record(corpus_copy, tmp_path, examples, scorer):
     from plancheck.grading import record_grades
 
-    record = scorer.score_path(examples / "stourholme-2009.txt")
+    record = scorer.score_path(examples / "stourholme-2009.txt").to_dict()
     record["force"] = "Stourholme Constabulary"
     first, second = record["areas"][0], record["areas"][1]
     first["criteria"]["owner"] = 1 if first["criteria"]["owner"] == 2 else 2  # the reviewer changes one score
@@ -277,33 +277,34 @@ def test_workflow_train_writes_card_and_promotes_only_if_no_worse(corpus_copy, t
     models = tmp_path / "models"
     quick = Params(kinds=("word",))  # the same procedure on one bag of terms, to keep the suite short
     first = train_model(corpus_copy, models, params=quick)
-    assert first["promoted"] and current_name(models) == first["name"]
+    assert first.promoted and current_name(models) == first.name
     model, card = load_model(None, models)
+    written = json.loads((models / f"{first.name}.card.json").read_text())
     for key in ("artefact_sha256", "training_data", "config", "model", "pipeline", "libraries", "git", "metrics",
                 "threshold", "baselines", "promotion"):
-        assert key in card
-    m = card["metrics"]
+        assert key in written and written[key] == getattr(card, key)
+    m = card.metrics
     assert {"out_of_writer", "blind_dev_out_of_writer", "test", "blind_test"} <= set(m)
     assert {"label", "criteria", "per_area", "per_style", "per_writer"} <= set(m["blind_test"])
-    assert card["training_data"]["blind_test_sha256"] == hashlib.sha256(
+    assert card.training_data["blind_test_sha256"] == hashlib.sha256(
         (corpus_copy / "blind" / "test.jsonl").read_bytes()).hexdigest()
-    assert card["training_data"]["writers"] == [f"seed-grader-{x}" for x in "abcdef"] + ["w1", "w2"]
-    assert "out-of-writer" in card["threshold"]["rule"]
-    assert (models / f"{first['name']}.card.md").read_text().startswith("# Model card")
+    assert card.training_data["writers"] == [f"seed-grader-{x}" for x in "abcdef"] + ["w1", "w2"]
+    assert "out-of-writer" in card.threshold["rule"]
+    assert (models / f"{first.name}.card.md").read_text().startswith("# Model card")
     # Promotion: a copy of the model whose stored test metrics are better stays current.
     from plancheck.card import _card_checksum, read_card, set_current
     from plancheck.train import promote
 
-    better = read_card(models / f"{first['name']}.card.json")
+    better = read_card(models / f"{first.name}.card.json").to_dict()
     better["metrics"]["test"]["label"] = dict(better["metrics"]["test"]["label"], f1=1.0, recall=1.0, roc_auc=1.0)
     better["name"] = "plancheck-99"
     better["card_sha256"] = _card_checksum(better)
     (models / "plancheck-99.card.json").write_text(json.dumps(better))
     set_current(models, "plancheck-99")
-    promoted, why = promote(models, first["name"], card["metrics"]["test"]["label"])
+    promoted, why = promote(models, first.name, card.metrics["test"]["label"])
     assert not promoted and "f1" in why and current_name(models) == "plancheck-99"
-    promoted, why = promote(models, first["name"], card["metrics"]["test"]["label"], force=True)
-    assert promoted and "--force" in why and current_name(models) == first["name"]
+    promoted, why = promote(models, first.name, card.metrics["test"]["label"], force=True)
+    assert promoted and "--force" in why and current_name(models) == first.name
 
 
 def test_workflow_interrupted_save_leaves_current_model_intact(models_copy, monkeypatch):
@@ -321,7 +322,7 @@ def test_workflow_interrupted_save_leaves_current_model_intact(models_copy, monk
 
     monkeypatch.setattr(_os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
-        card.save_model(model, {k: v for k, v in meta.items() if k not in ("card_sha256",)}, models_copy, "plancheck-7")
+        card.save_model(model, meta, models_copy, "plancheck-7")
     assert _tree_digest(models_copy) == before and current_name(models_copy) == current
     assert not [p for p in models_copy.iterdir() if p.name.startswith(".")]  # no temporary files left
 

@@ -336,18 +336,21 @@ def models_page(request: Request) -> HTMLResponse:
         problem = ""
     except ModelError as exc:
         current, problem = None, exc.message
-    cards = list_models(folder) if folder.is_dir() else []
+    entries = list_models(folder) if folder.is_dir() else []
+    history = model_history(folder) if folder.is_dir() else []
     rows = []
-    for card in cards:
-        m = card.get("metrics") or {}
-        test = (m.get("test") or {}).get("label", m.get("test") or {})
-        blind = (m.get("blind_test") or {}).get("label", {})
-        rows.append({"name": card.get("name"), "error": card.get("error"), "current": card.get("current"),
-                     "created": card.get("created", ""), "test": test, "blind": blind,
-                     "threshold": (card.get("threshold") or {}).get("value"),
-                     "why": (card.get("promotion") or {}).get("why", "")})
+    for entry in entries:
+        card = entry.card
+        if card is None:
+            rows.append({"name": entry.name, "error": entry.error, "current": False})
+            continue
+        blind = card.label_metrics("blind_test") if card.metrics.get("blind_test") else {}
+        rows.append({"name": entry.name, "error": "", "current": entry.current, "created": card.created,
+                     "test": card.label_metrics("test"), "blind": blind,
+                     "threshold": card.threshold.get("value"), "why": card.promotion_why,
+                     "not_current": "" if entry.current else card.why_not_current(history)})
     return page(request, "models.html", title="Models", nav="models", rows=rows, current=current, folder=str(folder),
-                history=list(reversed(model_history(folder)))[:20] if folder.is_dir() else [], problem=problem)
+                history=list(reversed(history))[:20], problem=problem)
 
 
 def model_page(request: Request) -> HTMLResponse:
@@ -361,8 +364,9 @@ def model_page(request: Request) -> HTMLResponse:
     except (KeyError, TypeError, ValueError, AttributeError):  # a card of an older shape: show what it holds
         from markupsafe import Markup, escape
 
-        html = Markup(f"<h1>Model card: {escape(card.get('name'))}</h1><pre>") + escape(json.dumps(card, indent=2)) + Markup("</pre>")
-    return page(request, "model.html", title=f"Model card: {card.get('name')}", nav="models", name=card.get("name"),
+        html = (Markup(f"<h1>Model card: {escape(card.name)}</h1><pre>") + escape(json.dumps(card.to_dict(), indent=2))
+                + Markup("</pre>"))
+    return page(request, "model.html", title=f"Model card: {card.name}", nav="models", name=card.name,
                 card_html=html)
 
 

@@ -15,12 +15,12 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
 from ..areas import AREA_KEYS
 from ..errors import PlancheckError
+from ..record import Record, RecordError
 from ..types import Assessment
 
 TRIAGE_FOLDERS = ("needs-review", "passed", "unreadable")
@@ -66,82 +66,66 @@ class Plan:
 
     batch: Batch
     key: str
-    record: dict
+    record: Record
     record_file: Path | None
     original: Path | None
     force: str
 
     @property
     def file_name(self) -> str:
-        return re.split(r"[\\/]", str(self.record.get("path") or ""))[-1] or "(no name)"
+        return re.split(r"[\\/]", self.record.path)[-1] or "(no name)"
 
     @property
     def scored(self) -> bool:
-        return self.record.get("status") == "scored"
+        return self.record.ok
 
     @property
     def verdict(self) -> str:
         """``sufficient``, ``needs_review`` or ``unreadable``."""
-        return str(self.record.get("verdict")) if self.scored else "unreadable"
+        return str(self.record.verdict) if self.scored else "unreadable"
 
     @property
     def p_insufficient(self) -> float | None:
-        p = self.record.get("p_insufficient")
-        return float(p) if isinstance(p, (int, float)) else None
+        return self.record.p_insufficient
 
     @property
     def missing_areas(self) -> list[str]:
-        return [str(a) for a in self.record.get("missing_areas") or []]
+        return list(self.record.missing_areas)
 
-    @cached_property
+    @property
     def assessments(self) -> list[Assessment]:
-        return assessments_of(self.record)
+        return list(self.record.areas)
 
     @property
     def threshold(self) -> float | None:
         """The model's flag threshold as the record gives it (on each section)."""
-        for a in self.assessments:
-            if a.threshold is not None:
-                return float(a.threshold)
-        t = self.record.get("threshold")
-        return float(t) if isinstance(t, (int, float)) else None
+        return self.record.threshold
 
     @property
     def model(self) -> str:
-        return str(self.record.get("model") or "")
+        return self.record.model or ""
 
     @property
-    def error(self) -> dict:
-        return self.record.get("error") or {}
-
-
-def assessments_of(record: dict) -> list[Assessment]:
-    """The record's sections as Assessments; a section too damaged to read is left out."""
-    out = []
-    for a in record.get("areas") or []:
-        try:
-            out.append(Assessment.from_dict(a))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
+    def error(self) -> RecordError | None:
+        return self.record.error
 
 
 def _key(*parts: str) -> str:
     return hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
-def force_name(record: dict, forces: dict[str, str] | None = None) -> str:
+def force_name(record: Record, forces: dict[str, str] | None = None) -> str:
     """The force a plan belongs to: the record's ``force``, the corpus's name for the document, a
     force named in the plan's title, or words of the file name ("larkmere-2009.docx" -> "Larkmere")."""
-    if record.get("force"):
-        return str(record["force"])
-    names = [re.split(r"[\\/]", str(record.get(k) or ""))[-1] for k in ("path", "submitted_as")]
+    if record.force:
+        return record.force
+    names = [re.split(r"[\\/]", str(p or ""))[-1] for p in (record.path, record.extra.get("submitted_as"))]
     for name in names:
         if forces and name in forces:
             return forces[name]
     from ..ingest import name_of_force
 
-    titled = name_of_force(str(record.get("title") or ""))
+    titled = name_of_force(record.title)
     if titled:
         return titled
     name = names[0] or names[1]
@@ -176,6 +160,16 @@ def _sha256(path: Path) -> str:
 
 def _is_record(data) -> bool:
     return isinstance(data, dict) and "path" in data and "status" in data
+
+
+def _record(data) -> Record | None:
+    """A record from a served file's JSON, or None for anything that is not one."""
+    if not _is_record(data) or data.get("status") == "duplicate":
+        return None
+    try:
+        return Record.from_dict(data, lenient=True)
+    except ValueError:
+        return None
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -364,21 +358,21 @@ class Folders:
             return []
         for line in lines:
             try:
-                record = json.loads(line)
+                record = _record(json.loads(line))
             except ValueError:
                 continue  # a torn last line of a run that was stopped
-            if not _is_record(record):
+            if record is None:
                 continue
-            key = _key(str(record.get("path")), str(record.get("sha256")))
+            key = _key(record.path, str(record.sha256))
             original = self._original_of_scored(record, batch)
             by_key[key] = Plan(batch, key, record, None, original, force_name(record, self.forces))
         return list(by_key.values())
 
-    def _original_of_scored(self, record: dict, batch: Batch) -> Path | None:
+    def _original_of_scored(self, record: Record, batch: Batch) -> Path | None:
         """The plan's own file, if a served folder holds it: the recorded path taken from where the
         score file is, the served folders, their parents or here; else a file of the same name
         directly in a served folder, when its SHA-256 is the record's."""
-        path = str(record.get("path") or "")
+        path = record.path
         if not path:
             return None
         bases = [batch.path.parent, batch.root, *self.roots, *(r.parent for r in self.roots), Path.cwd()]
@@ -386,7 +380,7 @@ class Folders:
             found = self.resolve_inside(path, base)
             if found is not None and found.is_file():
                 return found
-        sha = record.get("sha256")
+        sha = record.sha256
         name = re.split(r"[\\/]", path)[-1]
         for root in self.roots:
             found = self.resolve_inside(name, root)
@@ -415,10 +409,10 @@ class Folders:
         try:
             if file.stat().st_size > MAX_RECORD_BYTES:
                 return None
-            record = json.loads(file.read_text(encoding="utf-8", errors="replace"))
+            record = _record(json.loads(file.read_text(encoding="utf-8", errors="replace")))
         except (OSError, ValueError):
             return None
-        if not _is_record(record) or record.get("status") == "duplicate":
+        if record is None:
             return None
         rel = file.relative_to(batch.path).as_posix()
         routed = log.get(rel) or (rel[: -len(".json")])

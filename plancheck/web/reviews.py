@@ -85,7 +85,7 @@ class Review:
 
 
 def section_id(plan: Plan, area: str) -> str:
-    return f"{plan.record.get('sha256') or plan.record.get('path')}:{area}"
+    return f"{plan.record.sha256 or plan.record.path}:{area}"
 
 
 class ReviewStore:
@@ -193,7 +193,7 @@ def _save(plan: Plan, area: str, scores: dict[str, int], note: str, reviewer: st
         if previous.note != note:
             from_previous["note"] = [previous.note, note]
     review = Review(time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), reviewer=reviewer, section=sid,
-                    document=document, sha256=str(plan.record.get("sha256") or ""), force=force, area=area,
+                    document=document, sha256=plan.record.sha256 or "", force=force, area=area,
                     criteria=dict(scores), label=label, note=note, model=plan.model, model_criteria=model_criteria,
                     model_label="insufficient" if section.flagged else "sufficient",
                     p_insufficient=section.p_insufficient, threshold=section.threshold, version=len(earlier) + 1,

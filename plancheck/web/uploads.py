@@ -92,5 +92,5 @@ def store_and_score(folder: Path, name: str, data: bytes, scorer, config: Config
     record_file = Path(f"{path}.json")
     fd = os.open(record_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        fh.write(json.dumps(record.to_dict(), indent=2, ensure_ascii=False) + "\n")
     return record_file
