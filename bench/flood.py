@@ -18,8 +18,6 @@ from . import OUT, ROOT
 from .monitor import log, run_monitored
 from .throughput import score_cmd
 
-from plancheck.record import Record
-
 
 def _hostile():
     spec = importlib.util.spec_from_file_location("bench_hostile", ROOT / "tests" / "hostile.py")
@@ -32,6 +30,7 @@ def operator_flood(runs: int, operators: int = 300_000) -> dict:
     from plancheck.config import Config
     from plancheck.errors import PlancheckError
     from plancheck.ingest import read_document
+    from plancheck.record import Record
 
     logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     folder = OUT / "flood"

@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-from plancheck.record import Record
-
 from . import OUT
 from .monitor import CpuMeter, log, run_monitored, wait_quiet
 
@@ -31,6 +29,8 @@ def score_cmd(folder: Path, output: Path, jobs: int, backend: str = "local") -> 
 
 
 def read_records(path: Path) -> dict:
+    from plancheck.record import Record  # the snapshot's: imported after bench/__main__ sets the path
+
     recs = [Record.from_dict(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     scored = [r for r in recs if r.ok]
     errors: dict[str, int] = {}

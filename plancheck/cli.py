@@ -152,11 +152,16 @@ def score(paths: List[str] = typer.Argument(..., metavar="PATH",
           backend: str = typer.Option("local", "--backend", help="local | dask (plancheck[dask]; --jobs local "
                                                                    "Dask workers unless --scheduler is given)"),
           scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. "
-                                                                            "tcp://HOST:8786 (with --backend dask)")) -> None:
+                                                                            "tcp://HOST:8786 (with --backend dask)"),
+          shared: bool = typer.Option(False, "--shared", help="also find text shared between plans of different "
+                                                              "forces in the batch: each section gets shared_with, "
+                                                              "and one that is mostly shared needs review (records "
+                                                              "are written when the batch ends)")) -> None:
     """Score plans: one record per document, streamed as files finish.
 
     Example: plancheck score inbox/ --format jsonl --output scores.jsonl --jobs 2
     Example: plancheck score archive/ -f jsonl -o scores.jsonl --backend dask --scheduler tcp://HOST:8786
+    Example: plancheck score inbox/ --shared -f jsonl -o scores.jsonl
     """
     from .output import RESUMABLE, RecordWriter, choose_format, read_done
     from .runner import collect_paths
@@ -169,6 +174,9 @@ def score(paths: List[str] = typer.Argument(..., metavar="PATH",
         raise typer.BadParameter("expected local or dask", param_hint="--backend")
     if scheduler and backend != "dask":
         raise typer.BadParameter("--scheduler needs --backend dask", param_hint="--scheduler")
+    if shared and resume:
+        raise typer.BadParameter("a batch is compared for shared text as a whole: run it again without --resume",
+                                 param_hint="--shared")
     cfg = _config(config, jobs=jobs, timeout=timeout)
     inputs, problems = list(paths), []
     paths = collect_paths(inputs, problems)
@@ -191,6 +199,7 @@ def score(paths: List[str] = typer.Argument(..., metavar="PATH",
     writer = RecordWriter(out, fmt, header=not appending)
     progress = _Progress(len(paths), not quiet, terminal=sys.stderr.isatty() and not (output is None and sys.stdout.isatty()))
     failed: list[dict] = []
+    held: list = []  # with --shared: the batch's records, written once it is compared
     try:
         if backend == "dask":
             from .backends import dask_records
@@ -199,12 +208,22 @@ def score(paths: List[str] = typer.Argument(..., metavar="PATH",
             stream = _score_stream(paths, cfg, model)
         with progress:
             for record in stream:
-                writer.write(record)
+                if shared:
+                    held.append(record)
+                else:
+                    writer.write(record)
                 if not record.ok:
                     failed.append(record)
                 progress.step(record.path)
+        if shared:
+            from .overlap import mark_shared
+
+            for record in mark_shared(held):
+                writer.write(record)
         writer.close()
     except KeyboardInterrupt:
+        for record in held if shared else ():  # not compared for shared text, but not lost either
+            writer.write(record)
         writer.close()  # JSON: the records collected so far, as a complete array
         again = ["--jobs", str(jobs)] if jobs != 1 else []
         again += ["--timeout", f"{timeout:g}"] if timeout else []

@@ -24,8 +24,9 @@ FORMATS = ("table", "csv", "jsonl", "json")
 SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".txt": "table"}
 RESUMABLE = ("jsonl", "csv")
 # One row per document. Each area has its own columns (a fixed set, so that files from different
-# batches line up): its probability, flag, the eight criterion scores and the reasons of a flag.
-AREA_FIELDS = ("p_insufficient", "flagged") + CRITERIA + ("reasons",)
+# batches line up): its probability, flag, the eight criterion scores and the reasons of a flag,
+# then (with ``score --shared``) the share of its words shared with other forces' plans, and whose.
+AREA_FIELDS = ("p_insufficient", "flagged") + CRITERIA + ("reasons", "shared", "shared_with")
 CSV_FIELDS = (("path", "sha256", "status", "error_code", "error_message", "verdict", "p_insufficient", "missing_areas",
                "flagged_areas", "areas", "model")
               + tuple(f"{area}.{name}" for area in AREA_KEYS for name in AREA_FIELDS))
@@ -71,6 +72,8 @@ def csv_row(record: Record) -> dict:
         for c in CRITERIA:
             row[prefix + c] = a.criteria.get(c, "")
         row[prefix + "reasons"] = REASON_SEPARATOR.join(a.reasons)
+        row[prefix + "shared"] = "" if a.shared is None else f"{a.shared:.2f}"
+        row[prefix + "shared_with"] = ";".join(a.shared_with)
     return row
 
 
@@ -86,10 +89,10 @@ def table_lines(record: Record) -> list[str]:
     if record.missing_areas:
         lines.append(f"  missing areas: {', '.join(record.missing_areas)}")
     for a in record.areas:
-        mark = "FLAG" if a.flagged else " ok "
+        mark = "FLAG" if a.flagged else ("COPY" if a.mostly_shared else " ok ")
         scores = " ".join(f"{c[:4]}={v}" for c, v in a.criteria.items())
         lines.append(f"  [{mark}] {a.area:<24} p={a.p_insufficient:.2f}  {scores}  {cite_pages(a.pages)}")
-        if a.flagged:
+        if a.needs_review:
             for reason in a.reasons[:4]:
                 lines.append(f"         - {reason}")
     return lines

@@ -179,8 +179,6 @@ def index_plan(path: str | Path, config: Config, force_from: str = "text", hashe
     Raises:
         IngestError: the file cannot be read (its ``code`` says why).
     """
-    import numpy as np
-
     from .ingest import read_document
     from .segment import segment
 
@@ -192,16 +190,40 @@ def index_plan(path: str | Path, config: Config, force_from: str = "text", hashe
     found = [(flat.find(" ".join(s.text.split())[:80]), s) for s in (*seg.sections, *seg.general) if s.text.strip()]
     ordered = [s for _, s in sorted(found, key=lambda pair: pair[0] if pair[0] >= 0 else len(flat))]
     pages = {p.number: " ".join(p.text.split()) for p in document.pages}
+    key, name = force_of(document.text, path, force_from)
+    return _index(str(path), key, name, [(s.area, tuple(s.pages), s.text) for s in ordered], pages, hasher)
+
+
+def index_record(record, force_from: str = "text", hasher: _Hasher | None = None) -> PlanIndex:
+    """Index a scored record's sections (``Record``, written with their text) without reading the file again.
+
+    The force is the one the record names (``force``), else the file name's; a sentence's page is
+    the first of its section's pages, since a record keeps no page text.
+    """
+    texts = " ".join(a.text for a in record.areas)
+    if force_from == "text" and record.force:
+        key, name = force_of(record.force, record.path, "text")
+    else:
+        key, name = force_of(texts if force_from == "text" else "", record.path, force_from)
+    return _index(record.path, key, name, [(a.area, tuple(a.pages), a.text) for a in record.areas if a.text.strip()],
+                  {}, hasher or _Hasher())
+
+
+def _index(path: str, key: str, name: str, ordered: list[tuple[str, tuple[int, ...], str]], pages: dict[int, str],
+           hasher: _Hasher) -> PlanIndex:
+    """Index sections given in the order their text appears: ``(area, pages, text)``."""
+    import numpy as np
+
     sentences: list[str] = []
     section_of: list[int] = []
     page_of: list[int] = []
     sections = []
-    for k, section in enumerate(ordered):
-        mine = split_sentences(section.text)
+    for k, (area, section_pages, text) in enumerate(ordered):
+        mine = split_sentences(text)
         sentences += mine
         section_of += [k] * len(mine)
-        page_of += _page_of(mine, pages, section.pages)
-        sections.append((section.area, tuple(section.pages)))
+        page_of += _page_of(mine, pages, section_pages) if pages else [min(section_pages, default=1)] * len(mine)
+        sections.append((area, tuple(section_pages)))
     words = np.array([len(s.split()) for s in sentences], dtype=np.int32)
     eligible = np.flatnonzero(words >= MIN_SENTENCE_WORDS).astype(np.int32)
     indices, indptr, keys = hasher([sentences[i] for i in eligible])
@@ -211,8 +233,7 @@ def index_plan(path: str | Path, config: Config, force_from: str = "text", hashe
         indices = np.concatenate([indices[indptr[i]:indptr[i + 1]] for i in np.flatnonzero(has_shingles)] or
                                  [np.zeros(0, np.int32)])
         indptr = np.concatenate([[0], np.cumsum(np.diff(indptr)[has_shingles])]).astype(np.int64)
-    key, name = force_of(document.text, path, force_from)
-    return PlanIndex(str(path), key, name, sections, zlib.compress("\n".join(sentences).encode("utf-8"), 6), words,
+    return PlanIndex(path, key, name, sections, zlib.compress("\n".join(sentences).encode("utf-8"), 6), words,
                      np.array(section_of, dtype=np.int32), np.array(page_of, dtype=np.int32), eligible, indices,
                      indptr, keys)
 
@@ -484,6 +505,36 @@ def find_overlaps(paths: Iterable[str], config: Config | None = None, min_words:
     summaries = {plan.path: _summary(plan, shared.get(n, {}), plans) for n, plan in enumerate(plans)}
     ordered = tuple(summaries.get(p) or PlanSummary(p, None, error=results[p]["error"]) for p in paths)
     return OverlapReport(ordered, tuple(passages), min_words, similarity, force_from)
+
+
+def mark_shared(records: Sequence, min_words: int = MIN_WORDS, force_from: str = "text",
+                similarity: float = SIMILARITY) -> list:
+    """Records of one batch (``Record``, with their sections' text) with each section's
+    ``shared_with`` and ``shared`` set from the text it shares with the batch's other forces.
+
+    A section that is mostly shared text (``MOSTLY_SHARED`` of its words or more) gets the reason
+    first among its reasons, and its record needs review. Error records pass through unchanged.
+    """
+    from dataclasses import replace
+
+    force_of("", "x", force_from)
+    hasher = _Hasher()
+    scored = [r for r in records if r.ok]
+    plans = [index_record(r, force_from, hasher) for r in scored]
+    _, shared = match_plans(plans, min_words, similarity)
+    marked: dict[int, object] = {}
+    for n, (record, plan) in enumerate(zip(scored, plans)):
+        shares = {s.area: s for s in _summary(plan, shared.get(n, {}), plans).sections}
+        areas = []
+        for a in record.areas:
+            share = shares.get(a.area)
+            if share is None:  # a section with no text to compare
+                areas.append(replace(a, shared=0.0, shared_with=()))
+                continue
+            reasons = ((share.reason,) if share.reason else ()) + tuple(a.reasons)
+            areas.append(replace(a, shared=round(share.share, 3), shared_with=share.shared_with, reasons=reasons))
+        marked[id(record)] = record.with_areas(areas)
+    return [marked.get(id(r), r) for r in records]
 
 
 # --- output ----------------------------------------------------------------------------------

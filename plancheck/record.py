@@ -58,10 +58,11 @@ class Record:
     @classmethod
     def scored(cls, path: str, sha256: str, assessments: Iterable[Assessment], missing: Iterable[str],
                model: str | None, **details: Any) -> "Record":
-        """A scored record: the verdict follows from the missing areas and the flags (DOMAIN.md)."""
+        """A scored record: the verdict follows from the missing areas and the flags (DOMAIN.md),
+        and from sections that are mostly other forces' text (``Assessment.needs_review``)."""
         areas = tuple(assessments)
         missing = tuple(missing)
-        flagged = any(a.flagged for a in areas)
+        flagged = any(a.needs_review for a in areas)
         return cls(path, sha256, SCORED, None, NEEDS_REVIEW if (missing or flagged) else SUFFICIENT,
                    max((a.p_insufficient for a in areas), default=None), missing, areas, model, **details)
 
@@ -89,7 +90,13 @@ class Record:
 
     @property
     def flagged_areas(self) -> list[str]:
-        return [a.area for a in self.areas if a.flagged]
+        """Areas a reviewer should look at: flagged by the model or mostly shared text."""
+        return [a.area for a in self.areas if a.needs_review]
+
+    def with_areas(self, areas: Iterable[Assessment]) -> "Record":
+        """The same scored record with its sections replaced; the verdict follows them again."""
+        fresh = Record.scored(self.path, self.sha256 or "", areas, self.missing_areas, self.model)
+        return replace(self, verdict=fresh.verdict, areas=fresh.areas)
 
     @property
     def threshold(self) -> float | None:

@@ -342,7 +342,7 @@ def _area_view(a: Assessment, taken: set[str]) -> dict:
     segments, unfound = _segments(a.text, a.evidence, criteria)
     threshold = a.threshold
     return {"anchor": _anchor(key, taken), "name": AREA_NAMES.get(key, key), "cells": cells,
-            "p": _fmt(a.p_insufficient), "flagged": a.flagged,
+            "p": _fmt(a.p_insufficient), "flagged": a.needs_review,
             "threshold": _fmt(threshold) if isinstance(threshold, (int, float)) else "",
             "where": "; ".join(filter(None, [" / ".join(map(str, a.headings)), cite_pages(a.pages)])),
             "reasons": [str(r) for r in a.reasons], "unfound": unfound, "segments": segments}

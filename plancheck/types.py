@@ -100,6 +100,12 @@ class Assessment:
     ``criteria`` are the scores shown (they always agree with ``flagged`` under the rubric's rule,
     see explain.py); ``p_specific`` is the model's P(score = 2) of each criterion; ``threshold`` is
     the model's flag threshold that ``p_insufficient`` was compared with.
+
+    ``shared_with`` and ``shared`` are set when a batch is compared for shared text (``score
+    --shared``, overlap.py): the other documents whose text this section repeats, and the share of
+    its words found in plans of other forces. ``flagged`` stays the model's judgement of the text;
+    a section that is mostly shared text also needs review (``mostly_shared``), with the reason
+    first among ``reasons``.
     """
 
     area: str
@@ -113,12 +119,29 @@ class Assessment:
     text: str = ""
     p_specific: dict[str, float] = field(default_factory=dict)
     threshold: float | None = None
+    shared_with: tuple[str, ...] = ()
+    shared: float | None = None
+
+    @property
+    def mostly_shared(self) -> bool:
+        """Most of this section's words are text shared with plans of other forces."""
+        from .overlap import MOSTLY_SHARED
+
+        return self.shared is not None and self.shared >= MOSTLY_SHARED
+
+    @property
+    def needs_review(self) -> bool:
+        """Flagged by the model, or mostly another force's text: either way a reviewer looks."""
+        return self.flagged or self.mostly_shared
 
     def to_dict(self, with_text: bool = True) -> dict:
         record = {"area": self.area, "headings": list(self.headings), "pages": list(self.pages),
                   "p_insufficient": self.p_insufficient, "threshold": self.threshold, "flagged": self.flagged,
                   "criteria": dict(self.criteria), "p_specific": dict(self.p_specific), "reasons": list(self.reasons),
                   "evidence": {k: list(v) for k, v in self.evidence.items()}}
+        if self.shared is not None:
+            record["shared"] = self.shared
+            record["shared_with"] = list(self.shared_with)
         if with_text:
             record["text"] = self.text
         return record
@@ -128,4 +151,6 @@ class Assessment:
         return cls(str(data["area"]), tuple(data.get("headings") or ()), tuple(data.get("pages") or ()),
                    float(data["p_insufficient"]), bool(data["flagged"]), dict(data["criteria"]),
                    tuple(data.get("reasons") or ()), {k: list(v) for k, v in (data.get("evidence") or {}).items()},
-                   str(data.get("text") or ""), dict(data.get("p_specific") or {}), data.get("threshold"))
+                   str(data.get("text") or ""), dict(data.get("p_specific") or {}), data.get("threshold"),
+                   tuple(str(p) for p in data.get("shared_with") or ()),
+                   None if data.get("shared") is None else float(data["shared"]))

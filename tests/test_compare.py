@@ -158,6 +158,42 @@ def test_overlap_cli_json_exit_codes(examples, tmp_path, capsys):
     assert main(["overlap", str(folder), "--force-from", "title"]) == 2
 
 
+def test_score_shared_marks_each_section_with_the_plans_it_repeats(examples, tmp_path, capsys):
+    out = tmp_path / "scores.jsonl"
+    assert main(["score", str(examples / "overlap"), str(examples / "resubmission"), "--shared", "-q",
+                 "-o", str(out)]) == 0
+    records = {r.path.rsplit("/", 1)[-1]: r for r in
+               (Record.from_dict(json.loads(line)) for line in out.read_text(encoding="utf-8").splitlines())}
+    assert set(records) == {"brindleford-2009.txt", "osterfell-2009.txt", "quillmoor-2009.md", "quillmoor-2010.md"}
+    shares = {(name, a.area): (a.shared, tuple(p.rsplit("/", 1)[-1] for p in a.shared_with))
+              for name, r in records.items() for a in r.areas if a.shared}
+    # The same sections and shares as `plancheck overlap` finds; a force's own resubmission is not another force.
+    assert shares == {("brindleford-2009.txt", "critical_incidents"): (1.0, ("osterfell-2009.txt",)),
+                      ("brindleford-2009.txt", "civil_contingencies"): (1.0, ("osterfell-2009.txt",)),
+                      ("osterfell-2009.txt", "critical_incidents"): (1.0, ("brindleford-2009.txt",)),
+                      ("osterfell-2009.txt", "civil_contingencies"): (0.83, ("brindleford-2009.txt",))}
+    osterfell = records["osterfell-2009.txt"]
+    copied = osterfell.area("civil_contingencies")
+    assert copied.mostly_shared and copied.needs_review and not copied.flagged  # the text itself is detailed
+    assert copied.reasons[0].startswith("shared text: 83% of this section's words are shared with plans of other "
+                                        "forces (brindleford-2009.txt)")
+    assert "civil_contingencies" in osterfell.flagged_areas and osterfell.needs_review
+    own = osterfell.area("public_order")
+    assert own.shared == 0.0 and own.shared_with == () and not own.mostly_shared
+    assert all(a.shared in (None, 0.0) for name in ("quillmoor-2009.md", "quillmoor-2010.md")
+               for a in records[name].areas)
+    # The table says which sections are copies, and why.
+    assert main(["score", str(examples / "overlap"), "--shared", "-q"]) == 0
+    table = capsys.readouterr().out
+    assert "[COPY] civil_contingencies" in table and "shared with plans of other forces" in table
+    # Without --shared nothing is compared and nothing is marked.
+    assert main(["score", str(examples / "overlap"), "-q", "-f", "jsonl"]) == 0
+    plain = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all("shared" not in a for r in plain for a in r["areas"])
+    # A batch is compared as a whole: --shared cannot resume half of one.
+    assert main(["score", str(examples / "overlap"), "--shared", "--resume", "-o", str(out)]) == 2
+
+
 # --- compare: records built by hand ----------------------------------------------------------
 
 def _area(area, scores, flagged, text, evidence=None, p=None):

@@ -598,3 +598,17 @@ def test_web_original_found_by_name_only_when_its_bytes_match(tmp_path, same_byt
     webdata.write_scores(tmp_path / "scores" / "s.jsonl", [rec])
     plan = Folders([tmp_path / "scores", plans]).plans()[0]
     assert (plan.original == (plans / "stourholme-2009.txt").resolve()) is same_bytes
+
+
+def test_web_plan_page_shows_text_shared_with_another_force(tmp_path, examples):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    assert main(["score", str(examples / "overlap"), "--shared", "-q", "-o", str(batch / "scores.jsonl")]) == 0
+    client = client_for(create_app([batch]))
+    national = client.get("/").text
+    html = client.get(plan_links(national)["Osterfell Constabulary"]).text
+    section = html.split('id="s-civil_contingencies"')[1].split("<section")[0]
+    assert "Shared text: 83% of this section's words also appear in <code>brindleford-2009.txt</code>" in section
+    assert "mostly not this force's own text" in section
+    assert "shared text: 83%" in section  # the reason, first among the section's reasons
+    assert "Shared text" not in html.split('id="s-public_order"')[1].split("<section")[0]

@@ -132,7 +132,7 @@ def cells_of(plan: Plan, areas: list[str]) -> tuple[Cell, ...]:
         a = by_area.get(area)
         if a is not None:
             fails = tuple(failing(a.criteria)) if set(CRITERIA) <= set(a.criteria) else ()
-            out.append(Cell(area, "flagged" if a.flagged else "sufficient", a.p_insufficient, a.threshold,
+            out.append(Cell(area, "flagged" if a.needs_review else "sufficient", a.p_insufficient, a.threshold,
                             fails if a.flagged else (), tuple(a.pages)))
         else:
             out.append(Cell(area, "missing" if area in missing else "absent"))
