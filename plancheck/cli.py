@@ -130,6 +130,18 @@ class _Progress:
             sys.stderr.flush()
 
 
+BackendOpt = typer.Option("local", "--backend", help="local | dask (plancheck[dask]; --jobs local Dask workers "
+                                                     "unless --scheduler is given)")
+SchedulerOpt = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786 (with --backend dask)")
+
+
+def _check_backend(backend: str, scheduler: Optional[str]) -> None:
+    if backend not in ("local", "dask"):
+        raise typer.BadParameter("expected local or dask", param_hint="--backend")
+    if scheduler and backend != "dask":
+        raise typer.BadParameter("--scheduler needs --backend dask", param_hint="--scheduler")
+
+
 def _score_stream(paths: list[str], config: Config, model: Optional[str]):
     """Yield records for ``paths`` (score.score_paths: isolated workers sharing one loaded model)."""
     from .score import score_paths
@@ -149,10 +161,7 @@ def score(paths: List[str] = typer.Argument(..., metavar="PATH",
                                                   help="seconds allowed per file (default 60)"),
           model: Optional[str] = ModelOpt, config: Optional[Path] = ConfigOpt,
           quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
-          backend: str = typer.Option("local", "--backend", help="local | dask (plancheck[dask]; --jobs local "
-                                                                   "Dask workers unless --scheduler is given)"),
-          scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. "
-                                                                            "tcp://HOST:8786 (with --backend dask)"),
+          backend: str = BackendOpt, scheduler: Optional[str] = SchedulerOpt,
           shared: bool = typer.Option(False, "--shared", help="also find text shared between plans of different "
                                                               "forces in the batch: each section gets shared_with, "
                                                               "and one that is mostly shared needs review (records "
@@ -170,10 +179,7 @@ def score(paths: List[str] = typer.Argument(..., metavar="PATH",
     fmt = choose_format(fmt, output)
     if resume and (output is None or fmt not in RESUMABLE):
         raise typer.BadParameter("--resume needs --output and --format jsonl or csv", param_hint="--resume")
-    if backend not in ("local", "dask"):
-        raise typer.BadParameter("expected local or dask", param_hint="--backend")
-    if scheduler and backend != "dask":
-        raise typer.BadParameter("--scheduler needs --backend dask", param_hint="--scheduler")
+    _check_backend(backend, scheduler)
     if shared and resume:
         raise typer.BadParameter("a batch is compared for shared text as a whole: run it again without --resume",
                                  param_hint="--shared")
@@ -368,15 +374,18 @@ def triage(inbox: Path = typer.Argument(..., help="folder where submissions arri
            watch: bool = typer.Option(False, "--watch", help="keep polling until interrupted (Ctrl-C)"),
            interval: float = typer.Option(2.0, "--interval", help="seconds between polls"),
            jobs: int = typer.Option(1, "--jobs", "-j", min=1), timeout: Optional[float] = typer.Option(None, "--timeout"),
-           model: Optional[str] = ModelOpt, config: Optional[Path] = ConfigOpt) -> None:
+           model: Optional[str] = ModelOpt, config: Optional[Path] = ConfigOpt,
+           backend: str = BackendOpt, scheduler: Optional[str] = SchedulerOpt) -> None:
     """Score every new file in INBOX and move it to needs-review/, passed/ or unreadable/.
 
     Example: plancheck triage inbox/ --out triaged/ --watch
+    Example: plancheck triage inbox/ --out triaged/ --watch --backend dask --scheduler tcp://HOST:8786
     """
     from .triage import Triage
 
+    _check_backend(backend, scheduler)
     cfg = _config(config, jobs=jobs, timeout=timeout)
-    with Triage(inbox, out, cfg, model) as t:
+    with Triage(inbox, out, cfg, model, backend, scheduler) as t:
         _run_triage(t, watch, interval)
 
 

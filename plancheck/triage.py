@@ -39,8 +39,17 @@ FOLDER_REASON = "a folder: triage reads only the files directly in the inbox and
 
 
 class Triage:
-    def __init__(self, inbox: str | Path, out: str | Path, config: Config | None = None, model: str | None = None):
+    def __init__(self, inbox: str | Path, out: str | Path, config: Config | None = None, model: str | None = None,
+                 backend: str = "local", scheduler: str | None = None):
+        """Args:
+            backend: ``local`` reads files in ``config.jobs`` isolated workers here; ``dask``
+                scores each poll's new files on a Dask cluster (backends.dask_records), at
+                ``scheduler`` or on a local cluster of ``config.jobs`` workers started per poll.
+        """
+        if backend not in ("local", "dask"):
+            raise PlancheckError(f"unknown backend {backend!r}; expected local or dask")
         self.inbox, self.out = Path(inbox), Path(out)
+        self.backend, self.scheduler, self.model = backend, scheduler, model
         self.config = config or Config()
         self.settle = max(0.0, float(self.config.settle))
         if not self.inbox.is_dir():
@@ -196,7 +205,15 @@ class Triage:
             else:
                 fresh.append(path)
         if fresh:
-            for record in runner.run(fresh, self.scorer.score_path, self._error_record, self.config):
+            if self.backend == "dask":
+                from .backends import dask_records
+
+                # The model this triage loaded, by name, so that a promotion meanwhile does not mix two.
+                model = self.model if self.model is not None else self.scorer.name
+                records = dask_records(fresh, self.config, model, self.scheduler)
+            else:
+                records = runner.run(fresh, self.scorer.score_path, self._error_record, self.config)
+            for record in records:
                 yield self._route(record.path, record)
 
     def _error_record(self, path: str, code: str, message: str) -> Record:

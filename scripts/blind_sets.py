@@ -102,14 +102,34 @@ def read_grades(path: Path) -> dict[str, dict]:
     return grades
 
 
+def _writer_order(path: Path) -> tuple[int, str]:
+    digits = re.sub(r"\D", "", path.stem)
+    return (int(digits) if digits else 0, path.stem)
+
+
 def merge(sources: Path, grades_dir: Path) -> None:
-    """Join sections and their primary grades into blind-dev and blind-test JSONL files."""
+    """Join sections and their primary grades into blind-dev and blind-test JSONL files.
+
+    A writer with no score file in ``grades_dir`` keeps the rows already merged for it (so that
+    adding writers never changes the frozen blind-test); a writer with neither is an error.
+    """
+    merged: dict[str, list[dict]] = {}
+    for split in ("dev", "test"):
+        path = BLIND / f"{split}.jsonl"
+        for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else ():
+            row = json.loads(line)
+            merged.setdefault(row["writer"], []).append(row)
     rows = {"dev": [], "test": []}
-    for path in sorted(sources.glob("w*.txt")):
+    for path in sorted(sources.glob("w*.txt"), key=_writer_order):
         writer = path.stem
         grades = {}
         for g in sorted(grades_dir.glob(f"{writer}-grades*.txt")):
             grades.update(read_grades(g))
+        if not grades:
+            if writer not in merged:
+                raise ValueError(f"{writer}: no grades in {grades_dir} and none merged before")
+            rows["test" if writer in TEST_WRITERS else "dev"].extend(merged[writer])
+            continue
         for s in graded_sections(parse_writer(path)):
             if s["id"] not in grades:
                 raise ValueError(f"{s['id']}: no grade in {grades_dir}")

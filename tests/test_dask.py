@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -253,3 +254,29 @@ def test_dask_workers_keep_their_reader_between_tasks(cluster, client, tmp_path,
     assert any(runs[0].values())
     for worker, pids in runs[0].items():
         assert set(pids) <= set(runs[1][worker])
+
+
+def _routed(out: Path) -> dict[str, list[str]]:
+    """Where triage put each file, and the verdict in each record beside it."""
+    routed = {}
+    for folder in ("needs-review", "passed", "unreadable"):
+        for record in sorted((out / folder).glob("*.json")):
+            data = json.loads(record.read_text(encoding="utf-8"))
+            routed[record.name] = [folder, data["status"], data["verdict"], data["sha256"]]
+    return routed
+
+
+def test_dask_triage_routes_as_a_local_triage(cluster, tmp_path, settings):
+    runs = {}
+    for backend in ("local", "dask"):
+        inbox, out = tmp_path / f"inbox-{backend}", tmp_path / f"out-{backend}"
+        shutil.copytree(EXAMPLES, inbox, ignore=shutil.ignore_patterns("overlap", "resubmission"))
+        args = ["triage", str(inbox), "--out", str(out), "--config", str(settings), "--interval", "0.2"]
+        if backend == "dask":
+            args += ["--backend", "dask", "--scheduler", cluster.scheduler_address]
+        assert main(args) == 0
+        assert not [p for p in inbox.iterdir() if p.is_file()]  # every submission was taken
+        runs[backend] = _routed(out)
+    assert len(runs["local"]) == 4 and runs["dask"] == runs["local"]
+    assert runs["dask"]["oakenvale-scan-2009.pdf.json"][:2] == ["unreadable", "error"]
+    assert main(["triage", str(tmp_path), "--out", str(tmp_path / "x"), "--scheduler", "tcp://h:1"]) == 2

@@ -266,6 +266,35 @@ def test_web_queue_function_prefers_uncertain_criteria():
     assert items[0].uncertain[0] == ("owner", 0.5)
 
 
+def test_web_queue_brings_forward_what_the_blind_sets_show_to_be_weak():
+    from types import SimpleNamespace
+
+    from plancheck.web.batches import Batch, Plan
+    from plancheck.web.learning import Weakness, layout_of
+
+    table = "| action | owner | date |\n| a | DI Smith | May 2009 |\n| b | DCI Jones | June 2009 |\n"
+    prose = " ".join(["The force will appoint a lead officer and report progress to the board each quarter."] * 6)
+    assert [layout_of(t) for t in (table, prose, "- one\n- two\n- three", "Short entry: DI Smith by May.")] == [
+        "table", "prose", "list", "short"]
+    card = SimpleNamespace(name="m-1", metrics={"blind_dev_out_of_writer": {
+        "criteria": {"owner": {"accuracy": 0.7}, "timescales": {"accuracy": 0.9}},
+        "per_style": {"terse_table": {"n": 10, "accuracy": 0.6}, "tidy_prose": {"n": 30, "accuracy": 1.0},
+                      "scorecard_rag": {"n": 10, "accuracy": 1.0}}}})
+    weakness = Weakness.from_card(card)
+    assert weakness.criteria == {"owner": 0.3, "timescales": 0.1}
+    assert weakness.layouts == {"table": 0.2, "prose": 0.0}  # terse_table and scorecard_rag are both tables
+    data = webdata.record("a.txt", [webdata.assessment("major_crime", webdata.GOOD, p=0.3),
+                                    webdata.assessment("public_order", webdata.GOOD, p=0.3)])
+    data["areas"][0]["text"], data["areas"][1]["text"] = prose, table
+    plan = Plan(Batch("b", Path("/"), Path("/x.jsonl"), "scores"), "k", Record.from_dict(data), None, None, "A")
+    plain = queue([plan], set())
+    assert plain[0].priority == plain[1].priority and all(not i.weak for i in plain)  # equal without the card
+    weighed = queue([plan], set(), weakness=weakness)
+    assert [i.section.area for i in weighed] == ["public_order", "major_crime"]  # the table comes first
+    assert weighed[0].weak == ("table layout: 20% of blind-dev labels wrong",)
+    assert weighed[0].priority == pytest.approx(plain[0].priority - 0.25 * 0.2)
+
+
 @pytest.mark.parametrize("pairs, expected", [
     ([(1, 1), (2, 2), (0, 0)], 1.0),
     ([(1, 2), (2, 1)], -1.0),

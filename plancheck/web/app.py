@@ -311,9 +311,21 @@ def served_file(request: Request) -> Response:
 def next_page(request: Request) -> HTMLResponse:
     state = _state(request)
     reviews = state.reviews()
-    items = learning.queue(state.folders.plans(), {r.section for r in reviews})
+    weakness = _weakness(state.config.models)
+    items = learning.queue(state.folders.plans(), {r.section for r in reviews}, weakness=weakness)
     return page(request, "next.html", title="What to grade next", nav="next", items=items, near=learning.NEAR,
-                reviewed=len({r.section for r in reviews}))
+                reviewed=len({r.section for r in reviews}), weakness=weakness)
+
+
+def _weakness(folder) -> "learning.Weakness":
+    """The current model's blind-set weaknesses; none when there is no readable current model."""
+    from ..card import read_card, resolve
+    from ..errors import PlancheckError
+
+    try:
+        return learning.Weakness.from_card(read_card(resolve(None, folder)))
+    except (PlancheckError, OSError, ValueError):
+        return learning.Weakness()
 
 
 def agreement_page(request: Request) -> HTMLResponse:
