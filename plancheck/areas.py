@@ -96,7 +96,9 @@ AREAS: tuple[Area, ...] = (
     Area(
         "roads_policing",
         "Strategic roads policing",
-        (r"roads? policing", r"\broads?\b", r"\banpr\b", r"motorway", r"road safety", r"traffic",
+        # "road" alone is often a place ("the Ashfield Road incident"): only "roads" or "road" + what it is.
+        (r"roads? policing", r"\broads\b", r"\broad (?:crime|network|users?|safety|deaths?|casualt\w*|traffic)",
+         r"\banpr\b", r"motorway", r"road safety", r"traffic",
          r"denying criminals", r"highways?", r"collision"),
         ((r"roads? policing", 3.5), (r"\banpr\b", 3), (r"number plate recognition", 3), (r"motorways?", 2),
          (r"trunk roads?", 2.5), (r"collisions?", 2), (r"road safety", 2), (r"\broads?\b", 1),

@@ -644,14 +644,27 @@ def validate(corpus: Path = typer.Option(None, "--corpus", help="corpus folder (
 
 
 @app.command("eval-segment")
-def eval_segment(corpus: Path = typer.Option(None, "--corpus", help="corpus folder (default: $PLANCHECK_CORPUS or the project's corpus/)"), config: Optional[Path] = ConfigOpt) -> None:
-    """Measure segmentation on the corpus against its sources' true areas.
+def eval_segment(corpus: Path = typer.Option(None, "--corpus", help="corpus folder (default: $PLANCHECK_CORPUS or the project's corpus/)"),
+                 plans: Optional[Path] = typer.Option(None, "--plans", help="instead, a folder of rendered plans "
+                                                      "(documents/) and their area-marked sources (sources/)"),
+                 writer: Optional[List[str]] = typer.Option(None, "--writer", help="with --plans: only the plans of "
+                                                            "this writer (file names WRITER-...); repeatable"),
+                 config: Optional[Path] = ConfigOpt) -> None:
+    """Measure segmentation against sources' true areas: the corpus's, or a folder of rendered plans.
 
     Example: plancheck eval-segment
+    Example: plancheck eval-segment --plans corpus/blind/plans --writer w10 --writer w11
     """
-    from .evaluation import evaluate_segmentation
+    from .evaluation import evaluate_plan_folder, evaluate_segmentation
 
-    r = evaluate_segmentation(_corpus(corpus), _config(config))
+    if writer and plans is None:
+        raise typer.BadParameter("--writer needs --plans", param_hint="--writer")
+    if plans is not None:
+        if not (plans / "documents").is_dir() or not (plans / "sources").is_dir():
+            raise typer.BadParameter(f"{plans}: expected documents/ and sources/ folders in it", param_hint="--plans")
+        r = evaluate_plan_folder(plans, _config(config), tuple(f"{w}-" for w in writer or ()))
+    else:
+        r = evaluate_segmentation(_corpus(corpus), _config(config))
     typer.echo(f"graded sections given the right area: {r.correct}/{r.graded} ({r.section_accuracy:.1%})")
     typer.echo(f"documents with exactly the right missing areas: {r.missing_exact}/{r.documents}")
     for e in r.errors:

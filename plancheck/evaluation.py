@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .areas import AREA_KEYS
 from .config import Config
 from .corpus import Corpus
 from .ingest import read_document
@@ -60,29 +61,58 @@ def evaluate_segmentation(corpus_root: str | Path = "corpus", config: Config | N
         if not source_path.is_file():
             report.unmeasured.append(document)
             continue
-        source = parse_source(source_path)
-        truth = {k: _bag(v) for k, v in source.area_text().items()}
-        seg = segment(read_document(corpus.documents_dir / document, config), config.required_areas)
-        found = {s.area: _bag(s.text) for s in seg.sections}
-        report.documents += 1
-        true_missing = tuple(a for a in config.required_areas if a not in truth)
-        if tuple(seg.missing_areas) == true_missing:
-            report.missing_exact += 1
-        else:
-            report.errors.append(f"{document}: missing areas {list(seg.missing_areas)}, truly {list(true_missing)}")
-        for area in areas:
-            report.graded += 1
-            if area not in found:
-                report.errors.append(f"{document}: {area} not found")
-                continue
-            if area not in truth:
-                report.errors.append(f"{document}: {area} is graded but its source marks no text as {area}")
-                continue
-            recall = _covered(truth[area], found[area])
-            precision = _covered(found[area], truth[area])
-            if recall >= min_coverage and precision >= 0.5:
-                report.correct += 1
-            else:
-                report.errors.append(f"{document}: {area} holds {recall:.0%} of its true text "
-                                     f"({precision:.0%} of the section is truly it)")
+        _measure(report, corpus.documents_dir / document, source_path, areas, config, min_coverage)
     return report
+
+
+def evaluate_plan_folder(folder: str | Path, config: Config | None = None, prefixes: tuple[str, ...] = (),
+                         min_coverage: float = 0.6) -> SegmentationReport:
+    """Segment every rendered plan in ``folder/documents`` against its area-marked source in
+    ``folder/sources`` (as ``corpus/blind/plans``), every marked area counting as graded.
+
+    ``prefixes`` keeps only plans whose file name starts with one of them (a writer: ``w10-``).
+    """
+    config = config or Config()
+    folder = Path(folder)
+    report = SegmentationReport()
+    for document in sorted((folder / "documents").iterdir()):
+        if prefixes and not document.name.startswith(prefixes):
+            continue
+        source_path = folder / "sources" / (document.stem + ".md")
+        if not source_path.is_file():
+            report.unmeasured.append(document.name)
+            continue
+        areas = sorted(a for a in parse_source(source_path).area_text() if a in AREA_KEYS)  # "general" is not graded
+        _measure(report, document, source_path, areas, config, min_coverage)
+    return report
+
+
+def _measure(report: SegmentationReport, document: Path, source_path: Path, areas, config: Config,
+             min_coverage: float) -> None:
+    """Segment ``document`` and count its sections and missing areas against ``source_path``'s markers."""
+    source = parse_source(source_path)
+    truth = {k: _bag(v) for k, v in source.area_text().items()}
+    seg = segment(read_document(document, config), config.required_areas)
+    found = {s.area: _bag(s.text) for s in seg.sections}
+    document = document.name
+    report.documents += 1
+    true_missing = tuple(a for a in config.required_areas if a not in truth)
+    if tuple(seg.missing_areas) == true_missing:
+        report.missing_exact += 1
+    else:
+        report.errors.append(f"{document}: missing areas {list(seg.missing_areas)}, truly {list(true_missing)}")
+    for area in areas:
+        report.graded += 1
+        if area not in found:
+            report.errors.append(f"{document}: {area} not found")
+            continue
+        if area not in truth:
+            report.errors.append(f"{document}: {area} is graded but its source marks no text as {area}")
+            continue
+        recall = _covered(truth[area], found[area])
+        precision = _covered(found[area], truth[area])
+        if recall >= min_coverage and precision >= 0.5:
+            report.correct += 1
+        else:
+            report.errors.append(f"{document}: {area} holds {recall:.0%} of its true text "
+                                 f"({precision:.0%} of the section is truly it)")

@@ -91,7 +91,12 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
     """The heading level of a line (1 = top), or None when it is body text."""
     text = line.text
     words = text.split()
-    if not words or len(words) > 14 or " | " in text or _QA.match(text):
+    if not words or " | " in text or text.lstrip().startswith("|") or _QA.match(text):
+        return None  # a table row is never a heading
+    if is_heading_style and len(words) <= 30:  # the author said so: a long heading is still one
+        m = re.search(r"(\d)", line.style)
+        return int(m.group(1)) if m else 1
+    if len(words) > 14:
         return None
     if is_heading_style:
         m = re.search(r"(\d)", line.style)
@@ -111,7 +116,9 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
     if body and line.size:
         if line.size >= body + 1.4 and not ends_like_sentence:
             return max(1, depth if numbered else 1)
-        if line.bold and line.size >= body - 0.1 and not ends_like_sentence and len(words) <= 12:
+        # A bold line at body size heads a section: a longer one too when it names an area (a
+        # bilingual heading: "Atal Troseddwyr rhag Defnyddio'r Ffyrdd / Denying Criminals the Use of the Roads").
+        if line.bold and line.size >= body - 0.1 and not ends_like_sentence and len(words) <= (14 if heading_areas(text) else 12):
             return depth + 1 if numbered else 3
         if not numbered:
             return None
@@ -126,7 +133,7 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
         return 2 if not text.isupper() else 1
     if question and line.blank_before:
         return 2
-    if line.bold and len(words) <= 10:
+    if line.bold and len(words) <= (14 if heading_areas(text) else 10):
         return 3
     return None
 

@@ -6,7 +6,8 @@ into PDF, Word, text or Markdown (``corpus/blind/plans/documents/``), in rotatio
 own headings are kept, including sub-topic, abbreviated and question headings, and plans written
 without headings stay without them. Blind-test writers' plans are never rendered here.
 
-    python scripts/blind_plans.py
+    python scripts/blind_plans.py                 # every blind-dev writer
+    python scripts/blind_plans.py w10 w11 w12     # only these writers' plans (the rotation is the same)
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from blind_sets import TEST_WRITERS, parse_writer  # noqa: E402
+from blind_sets import TEST_WRITERS, _writer_order, parse_writer  # noqa: E402
 from render_corpus import render  # noqa: E402
 
 from plancheck.sources import parse_source  # noqa: E402
@@ -51,11 +52,11 @@ def source_text(plan: list[dict], fmt: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
     (PLANS / "sources").mkdir(parents=True, exist_ok=True)
     (PLANS / "documents").mkdir(parents=True, exist_ok=True)
     n = 0
-    for path in sorted((ROOT / "corpus" / "blind" / "sources").glob("w*.txt")):
+    for path in sorted((ROOT / "corpus" / "blind" / "sources").glob("w*.txt"), key=_writer_order):
         if path.stem in TEST_WRITERS:
             continue
         passages = parse_writer(path)
@@ -65,6 +66,8 @@ def main() -> int:
         for plan_id, plan in sorted(plans.items()):
             fmt = FORMATS[n % len(FORMATS)]
             n += 1
+            if only and path.stem not in only:
+                continue
             src = PLANS / "sources" / f"{path.stem}-{plan_id.lower()}.md"
             src.write_text(source_text(plan, fmt), encoding="utf-8")
             out = render(parse_source(src), PLANS / "documents")
@@ -73,4 +76,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

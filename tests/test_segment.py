@@ -19,6 +19,9 @@ def _seg(text: str, name: str = "plan.txt", **kw):
     ("Protecting Vulnerable People", ["vulnerable_people"]),
     ("Counter Terrorism and Domestic Extremism", ["counter_terrorism"]),
     ("Preventing harm in the night-time economy", []),
+    ("Learning from the Ashfield Road Incident", []),  # a street, not roads policing
+    ("Denying Criminals the Roads", ["roads_policing"]),
+    ("Road Crime and Road Safety", ["roads_policing"]),
     ("Foreword", []),
 ])
 def test_segment_heading_areas(heading, areas):
@@ -108,3 +111,36 @@ def test_segment_corpus_accuracy_meets_target(root):
     assert report.graded >= 300
     assert report.section_accuracy >= 0.95, report.errors
     assert report.missing_exact == report.documents, report.errors
+
+
+def _lines_doc(lines, name="plan.pdf"):
+    """A document of one page whose lines carry sizes, weights and styles (as PDF and Word give them)."""
+    from plancheck.types import Document, Line, Page
+
+    page = Page(1, "\n".join(line.text for line in lines), tuple(lines))
+    return Document(name, "0" * 64, "pdf", (page,))
+
+
+BODY = ("The force will appoint a lead officer by 1 April 2009 and report to the board each quarter on the "
+        "progress made, with figures.")
+
+
+def test_segment_table_rows_long_styled_and_bilingual_headings():
+    from plancheck.types import Line
+
+    doc = _lines_doc([
+        Line("Troseddu Difrifol / Serious and Organised Crime", 11.0, True), Line(BODY, 10.5),
+        Line("| Owner: DCI Intelligence, DCI Ashe |", 10.5, True),  # a bold table row: never a heading
+        Line(BODY, 10.5),
+        Line("Atal Troseddwyr rhag Defnyddio'r Ffyrdd / Denying Criminals the Use of the Roads", 11.0, True),
+        Line(BODY, 10.5),
+        Line("Protecting Vulnerable People - Exception Report to the Programme Board on the Slipped "
+             "Actions, February 2009", 0.0, False, "Heading 2"),  # long, but Word says it is a heading
+        Line(BODY, 10.5),
+    ])
+    seg = segment(doc)
+    assert [(s.area, s.headings) for s in seg.sections] == [
+        ("serious_organised_crime", ("Troseddu Difrifol / Serious and Organised Crime",)),
+        ("roads_policing", ("Atal Troseddwyr rhag Defnyddio'r Ffyrdd / Denying Criminals the Use of the Roads",)),
+        ("vulnerable_people", ("Protecting Vulnerable People - Exception Report to the Programme Board on the "
+                               "Slipped Actions, February 2009",))]
