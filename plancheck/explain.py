@@ -8,6 +8,10 @@ criteria shown with it always agree with that verdict under the rubric's rule:
 * a section that is not flagged but whose most likely scores would fail the rule has the failing
   criteria it is most confident about shown as ``2`` (the record keeps each criterion's P(2)).
 
+A criterion that one of the section's sentences states outright (a named owner with a role label,
+a "by" deadline: spans.py) is shown as ``2`` with that sentence as its evidence, and is never the
+doubtful one; a flag whose criteria then all pass says so instead of naming a criterion.
+
 The reasons of a flag name the criteria that decide it: the core criteria (actions, owner,
 timescales) that fail, or, when all three pass, the supporting criteria that leave fewer than two
 specific. (Every criterion's score is still shown beside the reasons.) A "vague" reason quotes the
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .rubric import CORE, CRITERIA, MIN_SUPPORTING, QUESTIONS, SUPPORTING, failing, label_from_scores
+from .spans import spans
 
 QUOTES_PER_REASON = 1
 EVIDENCE_PER_CRITERION = 3
@@ -74,8 +79,13 @@ def _quote(sentence: str, limit: int = 160) -> str:
     return "'" + (s if len(s) <= limit else s[: limit - 3].rstrip() + "...") + "'"
 
 
-def agree(scores: dict[str, int], p2: dict[str, float], flagged: bool) -> tuple[dict[str, int], set[str], set[str]]:
-    """Scores that agree with the verdict, and the criteria lowered (doubtful) or raised to get there."""
+def agree(scores: dict[str, int], p2: dict[str, float], flagged: bool,
+          stated: frozenset[str] = frozenset()) -> tuple[dict[str, int], set[str], set[str]]:
+    """Scores that agree with the verdict, and the criteria lowered (doubtful) or raised to get there.
+
+    ``stated``: criteria a sentence states outright (spans.py); they are never lowered. When every
+    criterion that could be lowered is stated, nothing is, and the flag's reason says so.
+    """
     scores = dict(scores)
     lowered: set[str] = set()
     raised: set[str] = set()
@@ -83,10 +93,12 @@ def agree(scores: dict[str, int], p2: dict[str, float], flagged: bool) -> tuple[
     if flagged and passes:
         # Lowering any core criterion fails the rule; a supporting one only when exactly two are met.
         met_support = [c for c in SUPPORTING if scores[c] == 2]
-        candidates = list(CORE) + (met_support if len(met_support) == MIN_SUPPORTING else [])
-        weakest = min(candidates, key=lambda c: p2[c])
-        scores[weakest] = 1
-        lowered.add(weakest)
+        candidates = [c for c in list(CORE) + (met_support if len(met_support) == MIN_SUPPORTING else [])
+                      if c not in stated]
+        if candidates:
+            weakest = min(candidates, key=lambda c: p2[c])
+            scores[weakest] = 1
+            lowered.add(weakest)
     elif not flagged and not passes:
         for c in CORE:
             if scores[c] < 2:
@@ -119,7 +131,12 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
     flagged = p_insufficient >= threshold
     raw = {c: int(np.argmax(probs[j])) for j, c in enumerate(CRITERIA)}
     p2 = {c: round(float(probs[j][2]), 4) for j, c in enumerate(CRITERIA)}
-    scores, lowered, _ = agree(raw, p2, flagged)
+    # A named owner or a dated deadline stated outright is shown as met whatever the model read.
+    stated_in = {c: [i for i in found if quotable(sentences[i])] for c, found in spans(sentences).items()}
+    stated = frozenset(c for c, found in stated_in.items() if found)
+    for c in stated:
+        raw[c] = 2
+    scores, lowered, _ = agree(raw, p2, flagged, stated)
     ok = [quotable(s) for s in sentences]
     a = CRITERIA.index("assessment")
     evidence_of_assessment = [bool(len(sentences)) and sentence_probs[i, a, 2] >= 0.5 for i in range(len(sentences))]
@@ -134,10 +151,16 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
                  and sp[i, 0] < SILENT_AT_MOST and (c == "assessment" or not evidence_of_assessment[i])]
         specific = [i for i in np.argsort(-sp[:, 2]) if ok[i] and sp[i, 2] > max(sp[i, 0], sp[i, 1])]
         vague_quotes[c] = _distinct([sentences[i] for i in vague if sp[i, 1] >= QUOTE_CONFIDENCE])[:QUOTES_PER_REASON]
+        if c in stated:
+            specific = stated_in[c] + [i for i in specific if i not in stated_in[c]]
         chosen = specific if scores[c] == 2 else (vague if scores[c] == 1 else [])
         evidence[c] = [" ".join(sentences[i].split()) for i in chosen[:EVIDENCE_PER_CRITERION]]
     reasons: list[str] = []
-    if flagged:
+    if flagged and label_from_scores(scores) == "sufficient":
+        # Nothing left to doubt: the sentences state what the rule asks, yet the model flags the text.
+        reasons.append(f"flagged by the model (p = {p_insufficient:.2f}, threshold {threshold:.2f}) although "
+                       f"every criterion the rule needs is stated: read it for what the criteria miss")
+    elif flagged:
         for c in deciding(scores):
             quote = "; ".join(_quote(s) for s in vague_quotes[c])
             if c in lowered:

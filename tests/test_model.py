@@ -167,6 +167,35 @@ def test_model_flag_with_passing_scores_names_a_doubtful_criterion():
     assert why.reasons and why.reasons[0].startswith("timescales: doubtful - the model is only 55% sure")
 
 
+@pytest.mark.parametrize("sentence,found", [
+    ("Owner: DI Sarah Kemp, Public Protection.", {"owner"}),
+    ("The review will be led by Det Supt R. Holt and completed by 30 September 2009.", {"owner", "timescales"}),
+    ("Recruit 4 DCs | Lead: DCI Hart | by 31/03/2010", {"owner", "timescales"}),
+    ("27 of 31 recommendations had been implemented by March 2009.", set()),  # the past is not a deadline
+    ("An owner will be appointed by the ACC in due course.", set()),  # no named owner, no date
+    ("DCI Hart presented the profile; the team will report by the end of June 2011.", {"timescales"}),
+])
+def test_model_span_detectors(sentence, found):
+    from plancheck.spans import stated
+
+    assert stated(sentence) == found
+
+
+def test_model_explain_never_denies_an_owner_or_deadline_a_sentence_states():
+    sentences = ["We will form an OCG disruption team by 1 March 2009.", "Owner: DCI Intelligence, DCI Tony Ashe.",
+                 "Partners will be engaged as appropriate."]
+    probs = np.tile([0.05, 0.15, 0.8], (8, 1))
+    probs[CRITERIA.index("owner")] = [0.2, 0.6, 0.2]  # the model misreads the owner
+    probs[CRITERIA.index("collaboration")] = [0.1, 0.8, 0.1]
+    why = explain(probs, 0.8, 0.5, sentences, _sentence_probs(3))
+    assert why.criteria["owner"] == 2 and why.evidence["owner"][0] == "Owner: DCI Intelligence, DCI Tony Ashe."
+    assert not any(r.startswith("owner") for r in why.reasons)
+    assert why.reasons and why.reasons[0].startswith("actions: doubtful")  # the one criterion left to doubt
+    # With actions, owner and timescales all stated or certain, nothing is left to doubt: the flag says so.
+    assert agree({c: 2 for c in CRITERIA}, {c: 0.9 for c in CRITERIA}, True, frozenset(("owner", "timescales",
+                                                                                       "actions")))[1] == set()
+
+
 @pytest.mark.parametrize("sentence,ok", [("What will we do?", False), ("3.2 Roads Policing", False),
                                          ("Action | Owner | Deadline | Status", False),
                                          ("Recruit 4 DCs | DCI Hart | 31/03/2010", True),
@@ -187,6 +216,9 @@ def test_model_scores_example_plans(scorer, examples):
     for record in (good, weak):
         for a in record.areas:
             assert set(a.criteria) == set(CRITERIA) and a.threshold == scorer.threshold
+            if a.flagged and label_from_scores(a.criteria) == "sufficient":  # every criterion stated outright
+                assert a.reasons[0].startswith("flagged by the model")
+                continue
             assert a.flagged == (label_from_scores(a.criteria) == "insufficient")
             if a.flagged:
                 assert a.reasons and {r.split(":")[0] for r in a.reasons} == set(deciding(a.criteria))
