@@ -58,6 +58,9 @@ def quotable(sentence: str) -> bool:
     words = s.split()
     if len(words) < 5 and not s.endswith((".", ";", ":")) and "|" not in s:
         return False  # a heading or a label
+    if (len(words) <= 12 and not s.endswith((".", ";", ":", ")", "!")) and "|" not in s
+            and not re.match(r"[-*\u2022\u25aa\u2013]|\(?\w{1,3}[.)]\s", s)):
+        return False  # a heading line ("Public order and firearms - performance 2006/07 to 2008/09")
     if "|" in s and not any(ch.isdigit() for ch in s) and len(words) <= 12:
         return False  # a table's header row
     return True

@@ -6,8 +6,10 @@ for a checker who reads the section and answers, for each reason, whether the qu
 support what the reason claims (that the criterion is vague, or doubtful) and whether a "missing"
 criterion is really absent.
 
-    python scripts/reason_check.py packet OUT.txt          # the checker's packet
-    python scripts/reason_check.py tally ANSWERS.txt       # share of reasons that hold
+    python scripts/reason_check.py packet OUT.txt [--held-out w10 w11]   # the checker's packet
+    python scripts/reason_check.py tally ANSWERS.txt [--held-out w10 w11] # share of reasons that hold
+
+Each tally is added to ``corpus/blind/reason-check.json`` (the latest first; earlier checks kept).
 
 Answers are one line per reason: ``<id> <n>: yes|no | optional note``.
 """
@@ -36,13 +38,13 @@ SAMPLE = 50
 RECORD = ROOT / "corpus" / "blind" / "reason-check.json"
 
 
-def held_out_model(pool, cache: Path | None):
+def held_out_model(pool, cache: Path | None, held_out=HELD_OUT):
     """The model fitted without HELD_OUT writers and its out-of-writer threshold (cached as arrays)."""
     from plancheck.lexical import SectionModel
 
     if cache and cache.with_suffix(".npz").is_file() and cache.with_suffix(".json").is_file():
         return SectionModel.load(cache.with_suffix(".npz")), json.loads(cache.with_suffix(".json").read_text())["threshold"]
-    train = [s for s in pool if s.writer not in HELD_OUT]
+    train = [s for s in pool if s.writer not in held_out]
     raw, _ = out_of_writer(train, Params())
     y = np.array([s.y for s in train])
     model = fit([s.text for s in train], y, np.array([[s.criteria[c] for c in CRITERIA] for s in train]), Params(),
@@ -56,11 +58,11 @@ def held_out_model(pool, cache: Path | None):
     return model, threshold
 
 
-def packet(out: Path, cache: Path | None = None) -> None:
+def packet(out: Path, cache: Path | None = None, held_out=HELD_OUT) -> None:
     corpus = ROOT / "corpus"
     pool = [s for s in dataset.corpus_sections(corpus) if s.split == "train"] + dataset.blind_sections(corpus, "blind-dev")
-    held = [s for s in pool if s.writer in HELD_OUT]
-    model, threshold = held_out_model(pool, cache)
+    held = [s for s in pool if s.writer in held_out]
+    model, threshold = held_out_model(pool, cache, held_out)
     p, probs = model.predict([s.text for s in held])
     nlp = nlp_mod.load()
     flagged = []
@@ -78,16 +80,21 @@ def packet(out: Path, cache: Path | None = None) -> None:
         lines.append("")
     out.write_text("\n".join(lines), encoding="utf-8")
     print(f"{out}: {len(chosen)} flagged sections, {sum(len(w.reasons) for _, w in chosen)} reasons "
-          f"(threshold {threshold:.3f}; {len(flagged)} of {len(held)} sections by {', '.join(HELD_OUT)} flagged)")
+          f"(threshold {threshold:.3f}; {len(flagged)} of {len(held)} sections by {', '.join(held_out)} flagged)")
 
 
-def tally(answers: Path) -> None:
+def tally(answers: Path, held_out=HELD_OUT) -> None:
     pattern = re.compile(r"^\s*(?P<id>\S+)\s+(?P<n>\d+)\s*:\s*(?P<ok>yes|no)\b\s*(?:\|\s*(?P<note>.*))?$", re.I)
     rows = [m.groupdict() for line in answers.read_text(encoding="utf-8").splitlines() if (m := pattern.match(line))]
     held = sum(r["ok"].lower() == "yes" for r in rows)
     result = {"reasons_checked": len(rows), "supported": held, "share": round(held / max(len(rows), 1), 4),
-              "sections": len({r["id"] for r in rows}), "held_out_writers": list(HELD_OUT),
+              "sections": len({r["id"] for r in rows}), "held_out_writers": list(held_out),
               "not_supported": [f"{r['id']} {r['n']}: {r['note'] or ''}".strip() for r in rows if r["ok"].lower() == "no"]}
+    earlier = []
+    if RECORD.is_file():
+        before = json.loads(RECORD.read_text(encoding="utf-8"))
+        earlier = [{k: v for k, v in before.items() if k != "earlier"}] + before.get("earlier", [])
+    result["earlier"] = earlier
     RECORD.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
 
@@ -98,9 +105,15 @@ def main() -> None:
     pk = sub.add_parser("packet")
     pk.add_argument("out", type=Path)
     pk.add_argument("--cache", type=Path, help="keep the held-out model here (NAME.npz, NAME.json) for reruns")
-    sub.add_parser("tally").add_argument("answers", type=Path)
+    pk.add_argument("--held-out", nargs="+", default=list(HELD_OUT), help="blind-dev writers the model is fitted without")
+    tl = sub.add_parser("tally")
+    tl.add_argument("answers", type=Path)
+    tl.add_argument("--held-out", nargs="+", default=list(HELD_OUT), help="the writers the packet was made for")
     args = parser.parse_args()
-    packet(args.out, args.cache) if args.verb == "packet" else tally(args.answers)
+    if args.verb == "packet":
+        packet(args.out, args.cache, tuple(args.held_out))
+    else:
+        tally(args.answers, tuple(args.held_out))
 
 
 if __name__ == "__main__":

@@ -199,7 +199,9 @@ def test_model_explain_never_denies_an_owner_or_deadline_a_sentence_states():
 @pytest.mark.parametrize("sentence,ok", [("What will we do?", False), ("3.2 Roads Policing", False),
                                          ("Action | Owner | Deadline | Status", False),
                                          ("Recruit 4 DCs | DCI Hart | 31/03/2010", True),
-                                         ("The Head of Crime will lead this work from April.", True)])
+                                         ("The Head of Crime will lead this work from April.", True),
+                                         ("Public order and firearms - performance 2006/07 to 2008/09", False),
+                                         ("- Recruit two DCs to the unit by March 2010", True)])
 def test_model_quotable_sentences(sentence, ok):
     assert quotable(sentence) is ok
 
