@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     import plancheck
 
     assert Path(plancheck.__file__).resolve().is_relative_to(SNAP.resolve()), plancheck.__file__
-    from . import flood, startup, throughput
+    from . import flood, startup, throughput, workbench
     from .plans import link_set, long_plans, short_plans
 
     plans, infos = long_plans(plans_n)
@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     results["cold"] = startup.cold_start(runs)
     log("operator flood ...")
     results["flood"] = flood.operator_flood(1 if args.quick else 3)
+    biggest = OUT / f"scores-batch-{max(int(n) for n in results['curve']['runs'])}.jsonl"
+    if biggest.is_file():
+        log("the workbench's national picture ...")
+        results["workbench"] = workbench.national_page(biggest)
 
     results["bench_seconds"] = round(time.perf_counter() - STARTED)
     (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))

@@ -68,13 +68,21 @@ def write_report(path: Path, r: dict) -> None:
           f"{cold['bare_median_s']:.2f} s = {cold['ratio']:.2f}x | <= {TARGETS['cold_ratio']}x | "
           f"{_met(cold['ratio'] <= TARGETS['cold_ratio'])} |",
           f"| throughput, local `--jobs 2` / Dask 2 workers ({plans['count']} ~30-page plans) | {_n(j2['words_per_s'])} / "
-          f"{_n(dk['words_per_s'])} words/s | | |", ""]
+          f"{_n(dk['words_per_s'])} words/s | | |"]
+    wb = r.get("workbench")
+    if wb:
+        L += [f"| workbench national picture of {wb['plans']:,} scored plans, page load (first / warm median) | "
+              f"{wb['first_s']:.2f} s / {wb['warm_median_s']:.2f} s | < 1 s | {_met(wb['first_s'] < 1)} / "
+              f"{_met(wb['warm_median_s'] < 1)} |"]
+    L += [""]
     L += _batches(r, plans, j1, j2, dk, d)
     L += _floor(fl, j1, j2, ratio1, ratio2, cpu_floor1, cpu_floor2, r["stages"])
     L += _curve(curve)
     L += _projection(r, dk, d, setup, curve)
     L += _cold(cold)
     L += _flood(r["flood"])
+    if wb:
+        L += _workbench(wb)
     notes = ROOT / "bench" / "NOTES.md"
     if notes.is_file():
         L += [notes.read_text(encoding="utf-8").rstrip(), ""]
@@ -217,3 +225,15 @@ def _flood(f) -> list[str]:
             f"{f['read_median_s']:.1f} | {f['read_outcome'][:90]} |",
             f"| `python -m plancheck score flood/ --jobs 1` (default 60 s timeout) | {f['score_wall_s']:.1f} | "
             f"{f['score_outcome']} |", ""]
+
+
+def _workbench(w) -> list[str]:
+    return ["## 7. The workbench's national picture", "",
+            f"`bench/workbench.py`: `plancheck serve` on a folder holding the records of the {w['plans']:,}-plan batch of "
+            f"section 3, and `GET /` over HTTP ({w['rows']:,} rows, {w['bytes'] / 1e6:.1f} MB of HTML, status "
+            f"{w['status']}). The first load reads and indexes the records; the next are what a reviewer reloading "
+            "or filtering the page waits for.", "",
+            "| load | seconds |", "|---|---|",
+            f"| first | {w['first_s']:.2f} |",
+            f"| then ({len(w['warm_s'])} runs) | {', '.join(f'{x:.2f}' for x in w['warm_s'])} (median {w['warm_median_s']:.2f}) |",
+            ""]

@@ -37,6 +37,9 @@ EVIDENCE_PER_CRITERION = 3
 QUOTE_CONFIDENCE = 0.7
 # ... and gives "silent on the criterion" at most this probability: the sentence is about it.
 SILENT_AT_MOST = 0.2
+# ... and the sentence is about this criterion at least nearly as much as about any other (one
+# minus "silent" is how much it is about a criterion): a date is not quoted as a vague action.
+ABOUT_MARGIN = 0.1
 _LETTERS = re.compile(r"[A-Za-z]")
 
 
@@ -145,13 +148,16 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
     evidence_of_assessment = [bool(len(sentences)) and sentence_probs[i, a, 2] >= 0.5 for i in range(len(sentences))]
     evidence: dict[str, list[str]] = {}
     vague_quotes: dict[str, list[str]] = {}
+    about = 1 - sentence_probs[:, :, 0] if len(sentences) else np.zeros((0, len(CRITERIA)))
+    most_about = about.max(axis=1) if len(sentences) else np.zeros(0)
     for j, c in enumerate(CRITERIA):
         sp = sentence_probs[:, j, :] if len(sentences) else np.zeros((0, 3))
         # Vague on this criterion, clearly about it (not silent on it), and, for anything but the
         # assessment, not a statement of the force's own evidence (last year's figures are history,
         # not a vague plan).
         vague = [i for i in np.argsort(-sp[:, 1]) if ok[i] and sp[i, 1] > max(sp[i, 0], sp[i, 2])
-                 and sp[i, 0] < SILENT_AT_MOST and (c == "assessment" or not evidence_of_assessment[i])]
+                 and sp[i, 0] < SILENT_AT_MOST and (c == "assessment" or not evidence_of_assessment[i])
+                 and about[i, j] >= most_about[i] - ABOUT_MARGIN]
         specific = [i for i in np.argsort(-sp[:, 2]) if ok[i] and sp[i, 2] > max(sp[i, 0], sp[i, 1])]
         vague_quotes[c] = _distinct([sentences[i] for i in vague if sp[i, 1] >= QUOTE_CONFIDENCE])[:QUOTES_PER_REASON]
         if c in stated:

@@ -140,6 +140,18 @@ def test_model_explain_quotes_only_sentences_that_support_the_claim():
     assert why.evidence["owner"] == ["An owner will be appointed in due course once the review concludes."]
 
 
+def test_model_explain_quotes_a_sentence_only_for_the_criterion_it_is_most_about():
+    sentences = ["Timescales for this work are yet to be agreed with partners.",
+                 "We will look at options for the unit in due course."]
+    probs = np.tile([0.05, 0.15, 0.8], (8, 1))
+    probs[CRITERIA.index("actions")] = [0.1, 0.8, 0.1]
+    # Both sentences read as vague on actions, the first the more so; but it is far more about timescales.
+    actions = [[0.15, 0.8, 0.05], [0.1, 0.75, 0.15]]
+    timescales = [[0.0, 0.9, 0.1], [0.6, 0.3, 0.1]]
+    why = explain(probs, 0.9, 0.5, sentences, _sentence_probs(2, actions=actions, timescales=timescales))
+    assert why.reasons == ("actions: vague - 'We will look at options for the unit in due course.'",)
+
+
 def test_model_explain_names_what_is_missing_when_no_sentence_qualifies():
     probs = np.tile([0.05, 0.15, 0.8], (8, 1))
     probs[CRITERIA.index("timescales")] = [0.2, 0.7, 0.1]
