@@ -152,10 +152,16 @@ def _parts(doc: Document) -> list[_Part]:
     lines = _flatten(doc)
     body = _body_size(lines)
     parts: list[_Part] = [_Part("", 0)]
+    # Where the author marked headings (Word styles, Markdown #), a line that only looks like a
+    # heading ("Objectives" in bold) sits below every marked level: it never outranks "### Section 3".
+    marked = [_heading_level(l, body, True) for l in lines if l.style.lower().startswith("heading")]
+    below_marked = max((m for m in marked if m is not None), default=0) + 1
     for i, line in enumerate(lines):
         style = line.style.lower()
         is_style = style.startswith("heading") or style == "title"
         level = _heading_level(line, body, is_style)
+        if level is not None and not is_style and below_marked > 1:
+            level = max(level, below_marked)
         nxt = lines[i + 1] if i + 1 < len(lines) else None
         if level is not None and not is_style and not body:
             # Plain text: a heading stands alone; the next line must not continue its sentence.

@@ -326,7 +326,9 @@ def _install_artefact(models: Path, data: bytes) -> Path:
 
 
 def _artefact(models: Path) -> Path:
-    return next(models.glob("*.npz"))
+    """The current model's arrays (the folder may hold earlier models too)."""
+    name = (models / "CURRENT").read_text(encoding="utf-8").strip()
+    return models / json.loads((models / f"{name}.card.json").read_text(encoding="utf-8"))["artefact"]
 
 
 class _Canary:

@@ -144,3 +144,22 @@ def test_segment_table_rows_long_styled_and_bilingual_headings():
         ("roads_policing", ("Atal Troseddwyr rhag Defnyddio'r Ffyrdd / Denying Criminals the Use of the Roads",)),
         ("vulnerable_people", ("Protecting Vulnerable People - Exception Report to the Programme Board on the "
                                "Slipped Actions, February 2009",))]
+
+
+def test_segment_a_plain_heading_never_outranks_the_authors_marked_ones():
+    text = ("# Protective Services Improvement Plan\n\n### Section 1\n\n"
+            "Programme: Protective Services Improvement. Sponsor: DCC. Tracker version 0.7, 22 April 2009.\n\n"
+            "### Section 2\n\n"
+            "Gold: Det Ch Supt Helen Marsh, Head of Crime. Organised crime groups: the strategic assessment maps "
+            "21 OCGs, 8 of them high harm, supplying heroin and crack cocaine across the county.\n\n"
+            "Objectives\n\n1. Disrupt all 8 high-harm organised crime groups by March 2010.\n\n"
+            "### Section 3\n\n"
+            "The force investigated 5 homicides in 2008. A Major Investigation Team of 24 detectives led by a "
+            "Senior Investigating Officer will be formed for every murder and stranger rape by April 2010, with "
+            "cold case reviews of unsolved homicides.\n\n### Section 4\n\n"
+            "Public order: the force can field 6 police support units (PSUs) for mutual aid; 2 more PSUs will be "
+            "trained for football and protest by June 2010 under the Head of Operations.\n")
+    seg = _seg(text, "plan.md")
+    assert [(s.area, s.headings) for s in seg.sections] == [
+        ("serious_organised_crime", ("Section 2", "Objectives")), ("major_crime", ("Section 3",)),
+        ("public_order", ("Section 4",))]

@@ -9,14 +9,16 @@ folder.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..areas import AREA_KEYS
 from ..errors import PlancheckError
@@ -68,8 +70,14 @@ class Plan:
     key: str
     record: Record
     record_file: Path | None
-    original: Path | None
+    source: "Path | Callable[[], Path | None] | None"  # the plan's own file, or how to find it when asked
     force: str
+
+    @cached_property
+    def original(self) -> Path | None:
+        """The plan's own file in a served folder, if there is one (looked for on first use only:
+        the national picture of a large batch never needs it)."""
+        return self.source() if callable(self.source) else self.source
 
     @property
     def file_name(self) -> str:
@@ -364,8 +372,8 @@ class Folders:
             if record is None:
                 continue
             key = _key(record.path, str(record.sha256))
-            original = self._original_of_scored(record, batch)
-            by_key[key] = Plan(batch, key, record, None, original, force_name(record, self.forces))
+            find = functools.partial(self._original_of_scored, record, batch)
+            by_key[key] = Plan(batch, key, record, None, find, force_name(record, self.forces))
         return list(by_key.values())
 
     def _original_of_scored(self, record: Record, batch: Batch) -> Path | None:
