@@ -40,6 +40,9 @@ SILENT_AT_MOST = 0.2
 # ... and the sentence is about this criterion at least nearly as much as about any other (one
 # minus "silent" is how much it is about a criterion): a date is not quoted as a vague action.
 ABOUT_MARGIN = 0.1
+# ... and it is vague on this criterion at least nearly as much as on any other: a row whose date is
+# "TBC" is quoted for the timescales, not for the owner it names.
+VAGUE_MARGIN = 0.05
 _LETTERS = re.compile(r"[A-Za-z]")
 
 
@@ -150,6 +153,7 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
     vague_quotes: dict[str, list[str]] = {}
     about = 1 - sentence_probs[:, :, 0] if len(sentences) else np.zeros((0, len(CRITERIA)))
     most_about = about.max(axis=1) if len(sentences) else np.zeros(0)
+    most_vague = sentence_probs[:, :, 1].max(axis=1) if len(sentences) else np.zeros(0)
     for j, c in enumerate(CRITERIA):
         sp = sentence_probs[:, j, :] if len(sentences) else np.zeros((0, 3))
         # Vague on this criterion, clearly about it (not silent on it), and, for anything but the
@@ -157,7 +161,7 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
         # not a vague plan).
         vague = [i for i in np.argsort(-sp[:, 1]) if ok[i] and sp[i, 1] > max(sp[i, 0], sp[i, 2])
                  and sp[i, 0] < SILENT_AT_MOST and (c == "assessment" or not evidence_of_assessment[i])
-                 and about[i, j] >= most_about[i] - ABOUT_MARGIN]
+                 and about[i, j] >= most_about[i] - ABOUT_MARGIN and sp[i, 1] >= most_vague[i] - VAGUE_MARGIN]
         specific = [i for i in np.argsort(-sp[:, 2]) if ok[i] and sp[i, 2] > max(sp[i, 0], sp[i, 1])]
         vague_quotes[c] = _distinct([sentences[i] for i in vague if sp[i, 1] >= QUOTE_CONFIDENCE])[:QUOTES_PER_REASON]
         if c in stated:

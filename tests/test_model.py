@@ -152,6 +152,18 @@ def test_model_explain_quotes_a_sentence_only_for_the_criterion_it_is_most_about
     assert why.reasons == ("actions: vague - 'We will look at options for the unit in due course.'",)
 
 
+def test_model_explain_quotes_a_row_for_what_it_is_vaguest_about():
+    sentences = ["Review the Gold group protocol after the 2008 debrief | Ops Planning | TBC |",
+                 "An owner will be found for this work in time."]
+    probs = np.tile([0.05, 0.15, 0.8], (8, 1))
+    probs[CRITERIA.index("owner")] = [0.1, 0.8, 0.1]
+    # The row reads as vague on owner (0.75) but vaguer still on timescales (0.9): it is the timescales' quote.
+    owner = [[0.1, 0.75, 0.15], [0.1, 0.72, 0.18]]
+    timescales = [[0.05, 0.9, 0.05], [0.6, 0.3, 0.1]]
+    why = explain(probs, 0.9, 0.5, sentences, _sentence_probs(2, owner=owner, timescales=timescales))
+    assert why.reasons == ("owner: vague - 'An owner will be found for this work in time.'",)
+
+
 def test_model_explain_names_what_is_missing_when_no_sentence_qualifies():
     probs = np.tile([0.05, 0.15, 0.8], (8, 1))
     probs[CRITERIA.index("timescales")] = [0.2, 0.7, 0.1]
@@ -181,6 +193,8 @@ def test_model_flag_with_passing_scores_names_a_doubtful_criterion():
 
 @pytest.mark.parametrize("sentence,found", [
     ("Owner: DI Sarah Kemp, Public Protection.", {"owner"}),
+    ("Gold: ACC Specialist Operations. Strategic intention: to reduce harm.", {"owner"}),
+    ("Lead: Crime Directorate.", set()),  # a directorate alone: graders mostly took it as vague
     ("The review will be led by Det Supt R. Holt and completed by 30 September 2009.", {"owner", "timescales"}),
     ("Recruit 4 DCs | Lead: DCI Hart | by 31/03/2010", {"owner", "timescales"}),
     ("27 of 31 recommendations had been implemented by March 2009.", set()),  # the past is not a deadline
