@@ -91,8 +91,10 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
     """The heading level of a line (1 = top), or None when it is body text."""
     text = line.text
     words = text.split()
-    if not words or " | " in text or text.lstrip().startswith("|") or _QA.match(text):
+    if not words or " | " in text or text.lstrip().startswith("|"):
         return None  # a table row is never a heading
+    if _QA.match(text) and not (line.bold and heading_areas(text)):
+        return None  # "Q: ..." and "A: ..." lines, unless set in bold and naming an area ("Q2. Major crime")
     if is_heading_style and len(words) <= 30:  # the author said so: a long heading is still one
         m = re.search(r"(\d)", line.style)
         return int(m.group(1)) if m else 1
@@ -126,8 +128,9 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
         return None
     if ends_like_sentence:
         return None
-    if numbered and len(words) <= 12 and _title_like(re.sub(_NUMBERED.pattern.split("[.:)]")[0], "", text)):
-        return depth
+    if numbered and len(words) <= 12 and (_title_like(re.sub(_NUMBERED.pattern.split("[.:)]")[0], "", text))
+                                          or (line.blank_before and heading_areas(text))):
+        return depth  # a numbered heading; in sentence case too when it names an area on a line of its own
     limit = 12 if heading_areas(text) else 10
     if line.blank_before and len(words) <= limit and _title_like(text) and not text.endswith(":"):
         return 2 if not text.isupper() else 1

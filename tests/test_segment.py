@@ -163,3 +163,22 @@ def test_segment_a_plain_heading_never_outranks_the_authors_marked_ones():
     assert [(s.area, s.headings) for s in seg.sections] == [
         ("serious_organised_crime", ("Section 2", "Objectives")), ("major_crime", ("Section 3",)),
         ("public_order", ("Section 4",))]
+
+
+def test_segment_numbered_sentence_case_and_bold_question_headings():
+    from plancheck.types import Line
+
+    # Plain text: a numbered heading in sentence case stands as one when it names an area.
+    text = ("Protective Services Improvement Plan\n\n1. Introduction\n\nThis plan sets out what the force will do.\n\n"
+            "2. Response to consultation: public order and armed policing\n\n" + BODY + "\n\n"
+            "3. Response to consultation: roads and criminality\n\n" + BODY + "\n")
+    assert [s.area for s in _seg(text).sections] == ["public_order", "roads_policing"]
+    # Word: a bold "Q2." line that names an area heads a section; a plain "Q:" line never does.
+    doc = _lines_doc([
+        Line("Q1. Serious and organised crime: should Level 2 work be regional?", 0.0, True, "Normal"), Line(BODY),
+        Line("Q: What is the gap in major crime?", 0.0, False, "Normal"), Line(BODY),
+        Line("Q2. Major crime and homicide", 0.0, True, "Normal"), Line(BODY),
+    ], "plan.docx")
+    assert [(s.area, s.headings) for s in segment(doc).sections] == [
+        ("serious_organised_crime", ("Q1. Serious and organised crime: should Level 2 work be regional?",)),
+        ("major_crime", ("Q2. Major crime and homicide",))]
