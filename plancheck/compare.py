@@ -387,10 +387,11 @@ def _area_html(change: AreaChange) -> list[str]:
     return parts
 
 
-def render_html(comparison: Comparison) -> str:
+def render_html(comparison: Comparison, links: Sequence[tuple[str, str]] = ()) -> str:
     """The comparison as one self-contained HTML page: both plans side by side, changes highlighted.
 
-    Every string from the plans is escaped; the page loads nothing and runs no scripts.
+    Every string from the plans is escaped; the page loads nothing and runs no scripts. ``links``
+    (address, words) go above the title: the workbench's way back to the plans.
     """
     old, new = comparison.old, comparison.new
     title = f"{Path(str(old['path'])).name} \u2192 {Path(str(new['path'])).name}"
@@ -405,6 +406,8 @@ def render_html(comparison: Comparison) -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>plancheck comparison: {_e(title)}</title>", f"<style>{_CSS}</style></head><body>",
+             *(["<nav>" + " &middot; ".join('<a href="%s">%s</a>' % (_e(href), _e(words)) for href, words in links)
+                + "</nav>"] if links else []),
              f"<header><h1>{_e(title)}</h1>", '<div class="meta"><b></b><b>Before</b><b>After</b>',
              f"<span>File</span><span>{_e(old['path'])}</span><span>{_e(new['path'])}</span>",
              f"<span>Title</span><span>{_e(old['title'])}</span><span>{_e(new['title'])}</span>",

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import warnings
 from pathlib import Path
 
@@ -641,3 +642,25 @@ def test_web_plan_page_shows_text_shared_with_another_force(tmp_path, examples):
     assert "mostly not this force's own text" in section
     assert "shared text: 83%" in section  # the reason, first among the section's reasons
     assert "Shared text" not in html.split('id="s-public_order"')[1].split("<section")[0]
+
+
+@pytest.mark.parametrize("match_by", ["force", "file"])
+def test_web_resubmission_is_compared_with_the_earlier_plan_of_its_force(tmp_path, examples, match_by):
+    batch = tmp_path / "batch"
+    shutil.copytree(examples / "resubmission", batch)
+    assert main(["score", str(batch), "-q", "-f", "jsonl", "-o", str(batch / "scores.jsonl")]) == 0
+    client = client_for(create_app([batch], match_by=match_by))
+    urls = re.findall(r'<a class="force" href="(/plan/[^"]+)">', client.get("/").text)
+    pages = {url: client.get(url).text for url in urls}  # one force, two plans: two rows
+    later = next(html for html in pages.values() if "quillmoor-2010.md</h1>" in html)
+    earlier = next(html for html in pages.values() if "quillmoor-2009.md</h1>" in html)
+    assert "What changed since quillmoor-2009.md" in later and "What changed since" not in earlier
+    compare_url = re.search(r'href="(/compare/[^"]+)"', later).group(1)
+    page = client.get(compare_url)
+    assert page.status_code == 200 and "sandbox" in page.headers["content-security-policy"]
+    html = page.text
+    assert "quillmoor-2009.md \u2192 quillmoor-2010.md" in html
+    assert "closed" in html and "newly present" in html.replace("_", " ")  # civil contingencies is added in 2010
+    assert 'href="/plan/' in html  # the way back to both plans
+    earlier_url = next(url for url, h in pages.items() if h is earlier)
+    assert client.get(earlier_url.replace("/plan/", "/compare/")).status_code == 404  # nothing came before it

@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
               corpus: Optional[Path] = typer.Option(None, "--corpus", help="where grades go (default: "
                                                                           "$PLANCHECK_CORPUS or the project's corpus/)"),
               models: Optional[Path] = typer.Option(None, "--models", help="model folder (default: the bundled models/)"),
+              match_by: str = typer.Option("force", "--match-by", help="how a plan's earlier plan is found for "
+                                                                      "comparison: force (named in the plan) | file "
+                                                                      "(file name up to the first digit)"),
               config: Optional[Path] = typer.Option(None, "--config", help="TOML settings file")) -> None:
         """Open the reviewers' workbench in the browser: national picture, plans, grading, models.
 
@@ -51,11 +54,13 @@ def register(app: typer.Typer) -> None:
         from ..config import default_corpus, load_config
         from .app import create_app
 
+        if match_by not in ("force", "file"):
+            raise typer.BadParameter("expected force or file", param_hint="--match-by")
         cfg = load_config(config, model_dir=str(models) if models else None)
         if not is_loopback(host) and not token:
             token = secrets.token_urlsafe(24)
         application = create_app(folders or [Path(".")], corpus=corpus or default_corpus(), config=cfg,
-                                 token=token, host=host)
+                                 token=token, host=host, match_by=match_by)
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
         typer.echo(f"plancheck workbench on {url} (Ctrl-C to stop)", err=True)

@@ -26,7 +26,7 @@ from ..config import Config
 from ..errors import CorpusError, ModelError, PlancheckError
 from ..rubric import CRITERIA
 from . import learning
-from .batches import REVIEWS_FILE, Folders, NotServedError, Plan, area_order, corpus_forces, section_texts
+from .batches import MATCH_BY, REVIEWS_FILE, Folders, NotServedError, Plan, area_order, corpus_forces, section_texts
 from .national import build, to_csv
 from .pages import STATIC, highlight, render
 from .reviews import ReviewStore, history, parse_form, save_review, section_id, store_of
@@ -41,7 +41,7 @@ _TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 
 def create_app(folders: list[str | Path], corpus: Path | None = None, config: Config | None = None,
                token: str | None = None, host: str = "127.0.0.1", allowed_hosts: set[str] | None = None,
-               scorer_loader=None, train_command: list[str] | None = None) -> Starlette:
+               scorer_loader=None, train_command: list[str] | None = None, match_by: str = "force") -> Starlette:
     """The workbench over ``folders``.
 
     Args:
@@ -53,6 +53,8 @@ def create_app(folders: list[str | Path], corpus: Path | None = None, config: Co
         allowed_hosts: Host names to accept instead of those.
         scorer_loader: () -> a loaded ``score.Scorer`` for uploads (default: the current model).
         train_command: the command that retrains (default: ``plancheck train`` on ``corpus``).
+        match_by: how a plan's earlier plan is found for the comparison page: ``force`` (the
+            force it names) or ``file`` (its file name up to the first digit).
     """
     from . import is_loopback
 
@@ -63,11 +65,15 @@ def create_app(folders: list[str | Path], corpus: Path | None = None, config: Co
 
     state = _State(Folders(folders, corpus_forces(corpus)), corpus, config, scorer_loader)
     state.training = TrainingJob(train_command or default_train_command(corpus, config.models))
+    if match_by not in MATCH_BY:
+        raise ValueError(f"match_by: expected one of {list(MATCH_BY)}, got {match_by!r}")
+    state.match_by = match_by
     routes = [
         Route("/", national, methods=["GET"]),
         Route("/national.csv", national_csv, methods=["GET"]),
         Route("/plan/{batch}/{key}", plan_page, methods=["GET"]),
         Route("/plan/{batch}/{key}/review", review_post, methods=["POST"]),
+        Route("/compare/{batch}/{key}", compare_page, methods=["GET"]),
         Route("/files/{root:int}/{path:path}", served_file, methods=["GET"]),
         Route("/next", next_page, methods=["GET"]),
         Route("/agreement", agreement_page, methods=["GET"]),
@@ -97,6 +103,7 @@ class _State:
         self.folders, self.corpus, self.config = folders, corpus, config
         self.scorer_loader = scorer_loader
         self.training = None  # the TrainingJob, set by create_app
+        self.match_by = "force"  # how a plan's earlier plan is found (set by create_app)
         self._scorer = None
         self._scorer_for: str | None = None
         self._lock = threading.Lock()
@@ -252,10 +259,39 @@ def _render_plan(request: Request, plan: Plan, reviews: list, status: int = 200,
         html = plan.record_file.with_name(plan.record_file.name[: -len(".json")] + ".html")
         report = _file_link(state.folders, html) if html.is_file() else None
     reviewer = request.cookies.get(REVIEWER_COOKIE, "")
+    earlier = state.folders.earlier_plan(plan, state.match_by)
     return page(request, "plan.html", status=status, title=f"{plan.force}: {plan.file_name}", nav="national",
                 plan=plan, sections=sections, original=_file_link(state.folders, plan.original), report=report,
+                earlier=earlier,
                 reviewer=reviewer, problem=problem, corpus=str(state.corpus) if state.corpus else "",
                 missing=plan.missing_areas)
+
+
+def compare_page(request: Request) -> Response:
+    """The plan against the earlier plan of its force: what changed, area by area (compare.py)."""
+    from dataclasses import replace
+
+    from ..compare import compare_records, render_html
+    from .security import FILE_POLICY
+
+    state = _state(request)
+    plan = state.folders.plan(request.path_params["batch"], request.path_params["key"])
+    earlier = state.folders.earlier_plan(plan, state.match_by)
+    if earlier is None:
+        raise NotServedError(f"no earlier plan of {plan.force} in the served folders to compare {plan.file_name} with")
+
+    def with_texts(p: Plan):
+        record = p.record
+        if p.original is None or any(a.text for a in record.areas):
+            return record
+        texts = section_texts(p.original, state.config)  # score files leave the texts out
+        return record.with_areas([replace(a, text=texts.get(a.area, "")) for a in record.areas])
+
+    comparison = compare_records(with_texts(earlier), with_texts(plan), required=state.config.required_areas)
+    links = [(f"/plan/{plan.batch.id}/{plan.key}", f"back to {plan.file_name}"),
+             (f"/plan/{earlier.batch.id}/{earlier.key}", f"the earlier plan, {earlier.file_name}"), ("/", "national picture")]
+    # The page carries its own styles: it is served under the policy for served files, without scripts.
+    return HTMLResponse(render_html(comparison, links), headers={"content-security-policy": FILE_POLICY})
 
 
 def _by_sentence(a) -> list[tuple[str, list[str], int | None]]:

@@ -334,6 +334,21 @@ class Folders:
                     plans.append(plan)
         return plans
 
+    def earlier_plan(self, plan: Plan, match_by: str = "force") -> Plan | None:
+        """The latest plan of the same force that came before ``plan``, in any served batch.
+
+        ``match_by``: ``force``, the force the plan names (its record's, or the corpus's name for
+        it); or ``file``, the file name up to its first digit ("quillmoor-2010.md" -> quillmoor).
+        Plans are ordered by the first year in their file name (else their title), then by name.
+        """
+        mine = _match_key(plan, match_by)
+        if not mine or not plan.scored:
+            return None
+        order = _plan_order(plan)
+        earlier = [p for p in self.plans() if p.scored and p.key != plan.key and _match_key(p, match_by) == mine
+                   and _plan_order(p) < order]
+        return max(earlier, key=_plan_order, default=None)
+
     def plan(self, batch_id: str, key: str) -> Plan:
         batch = self.batch(batch_id)
         for p in self.plans(batch):
@@ -428,6 +443,25 @@ class Folders:
         if original is not None and not original.is_file():
             original = None
         return Plan(batch, _key(rel), record, file, original, force_name(record, self.forces))
+
+
+MATCH_BY = ("force", "file")
+
+
+def _match_key(plan: Plan, match_by: str) -> str:
+    from ..overlap import force_of
+
+    if match_by == "file":
+        return force_of("", plan.file_name, "file")[0]
+    return " ".join(plan.force.lower().split()) if plan.force and plan.force != "(no force named)" else ""
+
+
+def _plan_order(plan: Plan) -> tuple[int, str]:
+    for text in (plan.file_name, plan.record.title):
+        m = re.search(r"(?<!\d)(19|20)\d\d(?!\d)", text or "")
+        if m:
+            return int(m.group(0)), plan.file_name
+    return 0, plan.file_name
 
 
 _texts_cache: dict[tuple[str, int, int], dict[str, str]] = {}
