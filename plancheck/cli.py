@@ -222,9 +222,14 @@ def score(paths: List[str] = typer.Argument(..., metavar="PATH",
                     failed.append(record)
                 progress.step(record.path)
         if shared:
-            from .overlap import mark_shared
+            from . import overlap
 
-            for record in mark_shared(held):
+            try:
+                held = overlap.mark_shared(held)
+            except Exception as exc:  # a fault in the comparison must not cost the batch its records
+                _err(f"warning: text shared between plans could not be compared ({type(exc).__name__}: {exc}); "
+                     f"the records are written without shared_with")
+            for record in held:
                 writer.write(record)
         writer.close()
     except KeyboardInterrupt:

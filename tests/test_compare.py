@@ -158,7 +158,7 @@ def test_overlap_cli_json_exit_codes(examples, tmp_path, capsys):
     assert main(["overlap", str(folder), "--force-from", "title"]) == 2
 
 
-def test_score_shared_marks_each_section_with_the_plans_it_repeats(examples, tmp_path, capsys):
+def test_score_shared_marks_each_section_with_the_plans_it_repeats(examples, tmp_path, capsys, monkeypatch):
     out = tmp_path / "scores.jsonl"
     assert main(["score", str(examples / "overlap"), str(examples / "resubmission"), "--shared", "-q",
                  "-o", str(out)]) == 0
@@ -190,6 +190,16 @@ def test_score_shared_marks_each_section_with_the_plans_it_repeats(examples, tmp
     assert main(["score", str(examples / "overlap"), "-q", "-f", "jsonl"]) == 0
     plain = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert all("shared" not in a for r in plain for a in r["areas"])
+    # A fault in the comparison costs no record: they are written without shared_with, and the user is told.
+    import plancheck.overlap
+
+    def broken(records, *args, **kwargs):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(plancheck.overlap, "mark_shared", broken)
+    assert main(["score", str(examples / "overlap"), "--shared", "-q", "-f", "jsonl"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2 and "could not be compared (MemoryError: no room)" in captured.err
     # A batch is compared as a whole: --shared cannot resume half of one.
     assert main(["score", str(examples / "overlap"), "--shared", "--resume", "-o", str(out)]) == 2
 
