@@ -38,6 +38,24 @@ def lexical(params: Params):
     return run
 
 
+def with_entities(sections):
+    """The sections with spaCy's statistical entities appended to their text as tokens
+    ("entPERSON entDATE ..."): what the pipeline's NER, dropped from plancheck's pipeline for speed,
+    would add to the lexical model. Parsed once, with the pinned pipeline's own tagger and NER."""
+    import dataclasses
+
+    import spacy
+
+    from plancheck.nlp import PIPELINE
+
+    nlp = spacy.load(PIPELINE, exclude=["parser", "lemmatizer"])
+    out = []
+    for s, doc in zip(sections, nlp.pipe((s.text for s in sections), batch_size=32)):
+        tokens = " ".join(f"ent{e.label_}" for e in doc.ents)
+        out.append(dataclasses.replace(s, text=f"{s.text}\n{tokens}" if tokens else s.text))
+    return out
+
+
 def tfidf_logreg(train, test):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -139,6 +157,15 @@ def main() -> None:
     true = np.array([[s.criteria[c] for c in CRITERIA] for s in pool])
     candidates = {f"lexical {'+'.join(k)} / {m}": lexical(Params(kinds=k, mode=m))
                   for k in (("word",), ("word", "char")) for m in ("direct", "criteria", "blend")}
+    ner = None  # the pool with entity tokens, parsed only if an NER candidate runs
+
+    def lexical_ner(train, test):
+        nonlocal ner
+        if ner is None:
+            ner = {s.id: s for s in with_entities(pool)}
+        return lexical(Params(kinds=("word", "char"), mode="blend"))([ner[s.id] for s in train], [ner[s.id] for s in test])
+
+    candidates["lexical word+char / blend + spaCy NER entity tokens"] = lexical_ner
     candidates["tfidf_logreg (word 1-2-grams)"] = tfidf_logreg
     candidates["tfidf criteria + rule"] = tfidf_criteria
     if not args.quick:
