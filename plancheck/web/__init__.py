@@ -54,8 +54,10 @@ def register(app: typer.Typer) -> None:
         from ..config import default_corpus, load_config
         from .app import create_app
 
-        if match_by not in ("force", "file"):
-            raise typer.BadParameter("expected force or file", param_hint="--match-by")
+        from .batches import MATCH_BY
+
+        if match_by not in MATCH_BY:
+            raise typer.BadParameter(f"expected one of {', '.join(MATCH_BY)}", param_hint="--match-by")
         cfg = load_config(config, model_dir=str(models) if models else None)
         if not is_loopback(host) and not token:
             token = secrets.token_urlsafe(24)

@@ -453,7 +453,7 @@ def _match_key(plan: Plan, match_by: str) -> str:
 
     if match_by == "file":
         return force_of("", plan.file_name, "file")[0]
-    return " ".join(plan.force.lower().split()) if plan.force and plan.force != "(no force named)" else ""
+    return " ".join(plan.force.lower().split())
 
 
 def _plan_order(plan: Plan) -> tuple[int, str]:
