@@ -140,28 +140,23 @@ def test_model_explain_quotes_only_sentences_that_support_the_claim():
     assert why.evidence["owner"] == ["An owner will be appointed in due course once the review concludes."]
 
 
-def test_model_explain_quotes_a_sentence_only_for_the_criterion_it_is_most_about():
-    sentences = ["Timescales for this work are yet to be agreed with partners.",
-                 "We will look at options for the unit in due course."]
-    probs = np.tile([0.05, 0.15, 0.8], (8, 1))
-    probs[CRITERIA.index("actions")] = [0.1, 0.8, 0.1]
+@pytest.mark.parametrize("criterion, sentences, by_criterion, quoted", [
     # Both sentences read as vague on actions, the first the more so; but it is far more about timescales.
-    actions = [[0.15, 0.8, 0.05], [0.1, 0.75, 0.15]]
-    timescales = [[0.0, 0.9, 0.1], [0.6, 0.3, 0.1]]
-    why = explain(probs, 0.9, 0.5, sentences, _sentence_probs(2, actions=actions, timescales=timescales))
-    assert why.reasons == ("actions: vague - 'We will look at options for the unit in due course.'",)
-
-
-def test_model_explain_quotes_a_row_for_what_it_is_vaguest_about():
-    sentences = ["Review the Gold group protocol after the 2008 debrief | Ops Planning | TBC |",
-                 "An owner will be found for this work in time."]
-    probs = np.tile([0.05, 0.15, 0.8], (8, 1))
-    probs[CRITERIA.index("owner")] = [0.1, 0.8, 0.1]
+    ("actions", ["Timescales for this work are yet to be agreed with partners.",
+                 "We will look at options for the unit in due course."],
+     {"actions": [[0.15, 0.8, 0.05], [0.1, 0.75, 0.15]], "timescales": [[0.0, 0.9, 0.1], [0.6, 0.3, 0.1]]},
+     "We will look at options for the unit in due course."),
     # The row reads as vague on owner (0.75) but vaguer still on timescales (0.9): it is the timescales' quote.
-    owner = [[0.1, 0.75, 0.15], [0.1, 0.72, 0.18]]
-    timescales = [[0.05, 0.9, 0.05], [0.6, 0.3, 0.1]]
-    why = explain(probs, 0.9, 0.5, sentences, _sentence_probs(2, owner=owner, timescales=timescales))
-    assert why.reasons == ("owner: vague - 'An owner will be found for this work in time.'",)
+    ("owner", ["Review the Gold group protocol after the 2008 debrief | Ops Planning | TBC |",
+               "An owner will be found for this work in time."],
+     {"owner": [[0.1, 0.75, 0.15], [0.1, 0.72, 0.18]], "timescales": [[0.05, 0.9, 0.05], [0.6, 0.3, 0.1]]},
+     "An owner will be found for this work in time."),
+])
+def test_model_explain_quotes_a_sentence_only_for_what_it_is_most_about(criterion, sentences, by_criterion, quoted):
+    probs = np.tile([0.05, 0.15, 0.8], (8, 1))
+    probs[CRITERIA.index(criterion)] = [0.1, 0.8, 0.1]
+    why = explain(probs, 0.9, 0.5, sentences, _sentence_probs(len(sentences), **by_criterion))
+    assert why.reasons == (f"{criterion}: vague - '{quoted}'",)
 
 
 def test_model_explain_names_what_is_missing_when_no_sentence_qualifies():
