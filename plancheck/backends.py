@@ -40,7 +40,6 @@ except ImportError:  # the optional extra is not installed: the dask backend say
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("local", "dask")
 # The error code of a file whose task kept killing the Dask workers that ran it.
 WORKER_LOST = "worker_lost"
 # Tasks in flight per worker thread: enough to keep every worker busy while the client writes,

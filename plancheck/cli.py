@@ -136,8 +136,10 @@ SchedulerOpt = typer.Option(None, "--scheduler", help="Dask scheduler address, e
 
 
 def _check_backend(backend: str, scheduler: Optional[str]) -> None:
-    if backend not in ("local", "dask"):
-        raise typer.BadParameter("expected local or dask", param_hint="--backend")
+    from .config import BACKENDS
+
+    if backend not in BACKENDS:
+        raise typer.BadParameter(f"expected one of {', '.join(BACKENDS)}", param_hint="--backend")
     if scheduler and backend != "dask":
         raise typer.BadParameter("--scheduler needs --backend dask", param_hint="--scheduler")
 

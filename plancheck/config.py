@@ -12,6 +12,8 @@ from .areas import REQUIRED_AREAS, AREA_KEYS
 from .errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "plancheck.toml"
+# Where a batch is scored: here, in isolated worker processes, or on a Dask cluster (backends.py).
+BACKENDS = ("local", "dask")
 # The project folder that holds the bundled models/ and corpus/, wherever a command is run from.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

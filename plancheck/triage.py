@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .card import synced_temp
-from .config import Config
+from .config import BACKENDS, Config
 from .errors import PlancheckError
 from .record import Record
 from .score import Scorer, error_record, file_sha256
@@ -46,8 +46,8 @@ class Triage:
                 scores each poll's new files on a Dask cluster (backends.dask_records), at
                 ``scheduler`` or on a local cluster of ``config.jobs`` workers started per poll.
         """
-        if backend not in ("local", "dask"):
-            raise PlancheckError(f"unknown backend {backend!r}; expected local or dask")
+        if backend not in BACKENDS:
+            raise PlancheckError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
         self.inbox, self.out = Path(inbox), Path(out)
         self.backend, self.scheduler, self.model = backend, scheduler, model
         self.config = config or Config()
