@@ -82,16 +82,20 @@ def evaluate_plan_folder(folder: str | Path, config: Config | None = None, prefi
         if not source_path.is_file():
             report.unmeasured.append(document.name)
             continue
-        areas = sorted(a for a in parse_source(source_path).area_text() if a in AREA_KEYS)  # "general" is not graded
-        _measure(report, document, source_path, areas, config, min_coverage)
+        _measure(report, document, source_path, None, config, min_coverage)
     return report
 
 
 def _measure(report: SegmentationReport, document: Path, source_path: Path, areas, config: Config,
              min_coverage: float) -> None:
-    """Segment ``document`` and count its sections and missing areas against ``source_path``'s markers."""
+    """Segment ``document`` and count its sections and missing areas against ``source_path``'s markers.
+
+    ``areas``: the areas graded in it; None for every area the markers give ("general" is not graded).
+    """
     source = parse_source(source_path)
     truth = {k: _bag(v) for k, v in source.area_text().items()}
+    if areas is None:
+        areas = sorted(a for a in truth if a in AREA_KEYS)
     seg = segment(read_document(document, config), config.required_areas)
     found = {s.area: _bag(s.text) for s in seg.sections}
     document = document.name

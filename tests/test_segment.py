@@ -1,6 +1,8 @@
 """Segmentation: headings of every kind, indirect headings, merged and split areas, no headings."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from plancheck.areas import best_area, heading_areas, is_general_heading
@@ -182,3 +184,16 @@ def test_segment_numbered_sentence_case_and_bold_question_headings():
     assert [(s.area, s.headings) for s in segment(doc).sections] == [
         ("serious_organised_crime", ("Q1. Serious and organised crime: should Level 2 work be regional?",)),
         ("major_crime", ("Q2. Major crime and homicide",))]
+
+
+def test_segment_eval_on_rendered_plans_of_one_writer(root, tmp_path, capsys):
+    from plancheck.cli import main
+
+    assert main(["eval-segment", "--plans", str(root / "corpus" / "blind" / "plans"), "--writer", "w16"]) == 0
+    out = capsys.readouterr().out
+    m = re.search(r"right area: (\d+)/(\d+) .*\n.*missing areas: (\d+)/(\d+)", out)
+    correct, graded, exact, plans = map(int, m.groups())
+    assert (graded, plans) == (100, 14)  # w16's 100 graded sections in 14 plans, nobody else's
+    assert correct >= 97 and exact >= 13
+    assert main(["eval-segment", "--writer", "w16"]) == 2  # a writer needs a folder of plans
+    assert main(["eval-segment", "--plans", str(tmp_path)]) == 2  # no documents/ and sources/ in it

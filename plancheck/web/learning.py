@@ -25,7 +25,6 @@ from .reviews import Review, section_id
 
 NEAR = 0.15  # a criterion's p(specific) within this of 0.5 is shown as uncertain
 WEAK_WEIGHT = 0.25  # how much the blind sets' error rates move a section up the queue
-LAYOUTS = ("table", "list", "short", "prose")
 # Which blind-set style tags are which layout (by words in the tag); the rest are prose.
 _LAYOUT_TAGS = {"table": ("table", "scorecard", "register", "gantt"), "list": ("bullet", "smart", "list", "notes", "minutes"),
                 "short": ("short", "minimal")}
