@@ -16,8 +16,9 @@ The reasons of a flag name the criteria that decide it: the core criteria (actio
 timescales) that fail, or, when all three pass, the supporting criteria that leave fewer than two
 specific. (Every criterion's score is still shown beside the reasons.) A "vague" reason quotes the
 sentences that the criterion model, reading each sentence on its own, takes as vague on that
-criterion (lexical.SectionModel.criterion_proba); a sentence it takes as silent on the criterion, or
-as specific, is never quoted for it, nor is a question or a heading. When no sentence qualifies the
+criterion (lexical.SectionModel.criterion_proba) and that mention the criterion at all (a time for
+the timescales, someone who could act for the owner: spans.mentions); a sentence it takes as silent
+on the criterion, or as specific, is never quoted for it, nor is a question or a heading. When no sentence qualifies the
 reason says what is missing instead of quoting.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .rubric import CORE, CRITERIA, MIN_SUPPORTING, QUESTIONS, SUPPORTING, failing, label_from_scores
-from .spans import spans
+from .spans import mentions, spans
 
 QUOTES_PER_REASON = 1
 EVIDENCE_PER_CRITERION = 3
@@ -147,6 +148,7 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
         raw[c] = 2
     scores, lowered, _ = agree(raw, p2, flagged, stated)
     ok = [quotable(s) for s in sentences]
+    about_cues = [mentions(s) for s in sentences]
     a = CRITERIA.index("assessment")
     evidence_of_assessment = [bool(len(sentences)) and sentence_probs[i, a, 2] >= 0.5 for i in range(len(sentences))]
     evidence: dict[str, list[str]] = {}
@@ -159,7 +161,7 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
         # Vague on this criterion, clearly about it (not silent on it), and, for anything but the
         # assessment, not a statement of the force's own evidence (last year's figures are history,
         # not a vague plan).
-        vague = [i for i in np.argsort(-sp[:, 1]) if ok[i] and sp[i, 1] > max(sp[i, 0], sp[i, 2])
+        vague = [i for i in np.argsort(-sp[:, 1]) if ok[i] and c in about_cues[i] and sp[i, 1] > max(sp[i, 0], sp[i, 2])
                  and sp[i, 0] < SILENT_AT_MOST and (c == "assessment" or not evidence_of_assessment[i])
                  and about[i, j] >= most_about[i] - ABOUT_MARGIN and sp[i, 1] >= most_vague[i] - VAGUE_MARGIN]
         specific = [i for i in np.argsort(-sp[:, 2]) if ok[i] and sp[i, 2] > max(sp[i, 0], sp[i, 1])]

@@ -130,7 +130,7 @@ def _sentence_probs(n: int, **by_criterion) -> np.ndarray:
 
 def test_model_explain_quotes_only_sentences_that_support_the_claim():
     sentences = ["Who owns this?", "Owner", "An owner will be appointed in due course once the review concludes.",
-                 "DCI Hart leads the unit from 1 April 2009.", "Crime rose by 12% across the county in 2008."]
+                 "A detective chief inspector takes charge of the unit on 1 April 2009.", "Crime rose by 12% across the county in 2008."]
     owner = [[0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.1, 0.7, 0.2], [0.1, 0.2, 0.7], [0.8, 0.1, 0.1]]
     probs = np.tile([0.05, 0.15, 0.8], (8, 1))
     probs[CRITERIA.index("owner")] = [0.1, 0.7, 0.2]
@@ -151,6 +151,12 @@ def test_model_explain_quotes_only_sentences_that_support_the_claim():
                "An owner will be found for this work in time."],
      {"owner": [[0.1, 0.75, 0.15], [0.1, 0.72, 0.18]], "timescales": [[0.05, 0.9, 0.05], [0.6, 0.3, 0.1]]},
      "An owner will be found for this work in time."),
+    # The criterion model reads last year's figures as vague timescales; they mention no time to come,
+    # so the dated row is the quote.
+    ("timescales", ["Armed policing demand rose by 12%, to 214 firearms deployments.",
+                    "Firearms refresher training for all AFOs | Firearms Training Unit | to follow |"],
+     {"timescales": [[0.05, 0.9, 0.05], [0.1, 0.75, 0.15]]},
+     "Firearms refresher training for all AFOs | Firearms Training Unit | to follow |"),
 ])
 def test_model_explain_quotes_a_sentence_only_for_what_it_is_most_about(criterion, sentences, by_criterion, quoted):
     probs = np.tile([0.05, 0.15, 0.8], (8, 1))
@@ -195,6 +201,12 @@ def test_model_flag_with_passing_scores_names_a_doubtful_criterion():
     ("27 of 31 recommendations had been implemented by March 2009.", set()),  # the past is not a deadline
     ("An owner will be appointed by the ACC in due course.", set()),  # no named owner, no date
     ("DCI Hart presented the profile; the team will report by the end of June 2011.", {"timescales"}),
+    ("The Emergency Planning Officer will publish a revised evacuation plan.", {"owner"}),  # a named post that acts
+    ("Det Ch Insp Moira Quentin is the owner.", {"owner"}),
+    ("Two officers will start, line managed by the Det Supt Special Branch.", {"owner"}),
+    ("The Public Protection Unit will be restructured in 2010.", set()),  # the unit is acted on, not acting
+    ("The Roads Policing Unit will continue to play its part.", set()),  # as vague an owner as its action
+    ("The Head of Crime will consider how the list can be refreshed.", set()),
 ])
 def test_model_span_detectors(sentence, found):
     from plancheck.spans import stated
