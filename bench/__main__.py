@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     results["batches"] = batches
     log("what a Dask cluster adds ...")
     results["dask"] = throughput.dask_costs(plans[0], tasks=100 if args.quick else 500)
-    log("the floor: pypdf alone and spaCy alone ...")
+    log("the floor: pypdf, spaCy and the section model, each alone ...")
     results["floor"] = throughput.floor(plans)
     results["stages"] = throughput.stages(plans[: 2 if args.quick else 6])
     results["curve"] = throughput.batch_curve(short, sizes, largest, 30 if args.quick else LARGEST_BATCH_BUDGET_S)

@@ -74,13 +74,24 @@ def _parse_chunk(indices: list[int]) -> int:
     return sum(len(d) for d in nlp_mod.parse(_TEXTS[i] for i in indices))
 
 
+_SENTENCES: list[list[str]] = []
+_MODEL = None
+
+
+def _model_chunk(indices: list[int]) -> int:
+    """The section model as score.Scorer.assess calls it: the sections' scores, each section's sentences'."""
+    _MODEL.predict([_TEXTS[i] for i in indices])
+    return sum(len(_MODEL.criterion_proba(_SENTENCES[i])) for i in indices if _SENTENCES[i])
+
+
 def _pool(func, items, processes: int) -> list:
     with mp.get_context("fork").Pool(processes) as pool:
         return list(pool.imap_unordered(func, items, chunksize=1))
 
 
 def floor(files: list[Path]) -> dict:
-    """pypdf extraction alone and spaCy (plancheck's pipeline) alone over the same files, in 1 and 2 processes."""
+    """pypdf extraction, spaCy (plancheck's pipeline) and the section model, each alone over the same files, in 1
+    and 2 processes."""
     import logging
 
     from plancheck import nlp as nlp_mod
@@ -119,11 +130,21 @@ def floor(files: list[Path]) -> dict:
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # longest first: balanced ends
     size = max(1, min(nlp_mod.BATCH_SIZE, len(order) // 8))
     timed("nlp_2", lambda: _pool(_parse_chunk, [order[i:i + size] for i in range(0, len(order), size)], 2))
-    _TEXTS = []
-    out["floor_1"] = round(out["extract_1"] + out["nlp_1"], 2)
-    out["floor_2"] = round(out["extract_2"] + out["nlp_2"], 2)
+    # (c) the section model: plancheck's own component, over the same sections and their sentences.
+    global _SENTENCES, _MODEL
+    from plancheck.score import Scorer
+
+    _SENTENCES = [nlp_mod.sentences(d) for d in nlp_mod.parse(texts, nlp)]
+    _MODEL = Scorer.load().model
+    _model_chunk(list(range(min(2, len(texts)))))  # first-call costs outside the timing
+    chunks = [order[i:i + size] for i in range(0, len(order), size)]
+    timed("model_1", lambda: _model_chunk(list(range(len(texts)))))
+    timed("model_2", lambda: _pool(_model_chunk, chunks, 2))
+    _TEXTS, _SENTENCES, _MODEL = [], [], None
+    out["floor_1"] = round(out["extract_1"] + out["nlp_1"] + out["model_1"], 2)
+    out["floor_2"] = round(out["extract_2"] + out["nlp_2"] + out["model_2"], 2)
     log(f"  floor: extraction {out['extract_1']:.1f} / {out['extract_2']:.1f} s, spaCy {out['nlp_1']:.1f} / "
-        f"{out['nlp_2']:.1f} s (1 / 2 processes)")
+        f"{out['nlp_2']:.1f} s, section model {out['model_1']:.1f} / {out['model_2']:.1f} s (1 / 2 processes)")
     return out
 
 
