@@ -110,8 +110,9 @@ def _writer_order(path: Path) -> tuple[int, str]:
 def merge(sources: Path, grades_dir: Path) -> None:
     """Join sections and their primary grades into blind-dev and blind-test JSONL files.
 
-    A writer with no score file in ``grades_dir`` keeps the rows already merged for it (so that
-    adding writers never changes the frozen blind-test); a writer with neither is an error.
+    A writer with no score file in ``grades_dir``, or with no source in ``sources``, keeps the rows
+    already merged for it (so that adding writers never changes the frozen blind-test); a writer with
+    a source but neither grades nor merged rows is an error.
     """
     merged: dict[str, list[dict]] = {}
     for split in ("dev", "test"):
@@ -119,8 +120,13 @@ def merge(sources: Path, grades_dir: Path) -> None:
         for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else ():
             row = json.loads(line)
             merged.setdefault(row["writer"], []).append(row)
-    rows = {"dev": [], "test": []}
-    for path in sorted(sources.glob("w*.txt"), key=_writer_order):
+    by_writer: dict[str, list[dict]] = {}
+    paths = sorted(sources.glob("w*.txt"), key=_writer_order)
+    # A writer merged before whose source is not in ``sources`` keeps its rows: a merge never drops one.
+    for writer in set(merged) - {p.stem for p in paths}:
+        print(f"{writer}: no source in {sources}; its {len(merged[writer])} merged sections are kept")
+        by_writer[writer] = merged[writer]
+    for path in paths:
         writer = path.stem
         grades = {}
         for g in sorted(grades_dir.glob(f"{writer}-grades*.txt")):
@@ -128,17 +134,21 @@ def merge(sources: Path, grades_dir: Path) -> None:
         if not grades:
             if writer not in merged:
                 raise ValueError(f"{writer}: no grades in {grades_dir} and none merged before")
-            rows["test" if writer in TEST_WRITERS else "dev"].extend(merged[writer])
+            by_writer[writer] = merged[writer]
             continue
+        by_writer[writer] = []
         for s in graded_sections(parse_writer(path)):
             if s["id"] not in grades:
                 raise ValueError(f"{s['id']}: no grade in {grades_dir}")
             g = grades[s["id"]]
-            rows["test" if writer in TEST_WRITERS else "dev"].append({
+            by_writer[writer].append({
                 "id": s["id"], "writer": writer, "plan": s["plan"], "force": s["force"], "area": s["area"],
                 "heading": s["heading"], "style": s["style"], "text": s["text"], "criteria": g["criteria"],
                 "label": label_from_scores(g["criteria"]), "note": g["note"], "grader": f"{writer}-grader",
             })
+    rows = {"dev": [], "test": []}
+    for writer in sorted(by_writer, key=lambda w: _writer_order(Path(w))):
+        rows["test" if writer in TEST_WRITERS else "dev"].extend(by_writer[writer])
     BLIND.mkdir(parents=True, exist_ok=True)
     second = grades_dir / "second-grades.txt"
     if second.is_file():
@@ -151,7 +161,7 @@ def merge(sources: Path, grades_dir: Path) -> None:
         path = BLIND / f"{split}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in items), encoding="utf-8")
         insufficient = sum(r["label"] == "insufficient" for r in items)
-        print(f"{path.relative_to(ROOT)}: {len(items)} sections, {insufficient} insufficient")
+        print(f"{path}: {len(items)} sections, {insufficient} insufficient")
 
 
 def kappa(second: Path | None = None) -> dict:

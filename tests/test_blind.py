@@ -88,3 +88,32 @@ def test_evaluate_verb_measures_a_model_on_graded_sections(root, tmp_path, capsy
     result = out["results"]["sample.jsonl"]
     assert result["label"]["n"] == 40 and 0 <= result["label"]["f1"] <= 1
     assert set(result["criteria"]) >= {"owner", "macro_f1"} and result["per_style"]
+
+
+def test_merging_new_writers_never_drops_or_changes_merged_ones(root, tmp_path, monkeypatch):
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(root / "scripts"))
+    import blind_sets
+
+    blind_dir = tmp_path / "blind"
+    blind_dir.mkdir()
+    for split in ("dev", "test"):
+        shutil.copy(root / "corpus" / "blind" / f"{split}.jsonl", blind_dir / f"{split}.jsonl")
+    monkeypatch.setattr(blind_sets, "BLIND", blind_dir)
+    before = {split: (blind_dir / f"{split}.jsonl").read_bytes() for split in ("dev", "test")}
+    # A sources folder holding one new writer only, and that writer's grades.
+    sources, grades = tmp_path / "sources", tmp_path / "grades"
+    sources.mkdir(), grades.mkdir()
+    (sources / "w99.txt").write_text(
+        "=== plan: P01 | force: Testshire Police | date: 2009-03-01\n"
+        "--- area: roads_policing | style: tidy_prose | intended: sufficient | heading: Roads\n"
+        "Insp Vale will open two ANPR sites by 31 May 2009.\n", encoding="utf-8")
+    (grades / "w99-grades.txt").write_text("w99-P01-1: 1 1 2 2 2 1 1 1 | one action\n", encoding="utf-8")
+    blind_sets.merge(sources, grades)
+    after = {split: (blind_dir / f"{split}.jsonl").read_bytes() for split in ("dev", "test")}
+    assert after["test"] == before["test"]  # the frozen blind-test, byte for byte
+    assert after["dev"].startswith(before["dev"])  # every merged writer kept, in order
+    added = [json.loads(line) for line in after["dev"][len(before["dev"]):].decode().splitlines()]
+    assert [r["id"] for r in added] == ["w99-P01-1"] and added[0]["label"] == "insufficient"
