@@ -93,8 +93,10 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
     words = text.split()
     if not words or " | " in text or text.lstrip().startswith("|"):
         return None  # a table row is never a heading
-    if _QA.match(text) and not (line.bold and heading_areas(text)):
-        return None  # "Q: ..." and "A: ..." lines, unless set in bold and naming an area ("Q2. Major crime")
+    if _QA.match(text) and not ((line.bold or (text.isupper() and line.blank_before)) and heading_areas(text)):
+        # "Q: ..." and "A: ..." lines, unless set in bold or in capitals on a line of their own and
+        # naming an area ("Q2. Major crime", "Q1. IS THE FORCE CLOSING THE GAP ON ORGANISED CRIME?")
+        return None
     if is_heading_style and len(words) <= 30:  # the author said so: a long heading is still one
         m = re.search(r"(\d)", line.style)
         return int(m.group(1)) if m else 1
