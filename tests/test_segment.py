@@ -179,7 +179,9 @@ def test_segment_numbered_sentence_case_and_bold_question_headings():
     text = ("Protective Services Improvement Plan\n\nQ1. IS THE FORCE CLOSING THE GAP ON ORGANISED CRIME?\n\n"
             "Q1: Is the force closing the gap on organised crime? A: Partly. " + BODY + "\n\n"
             "Q2. WHAT ABOUT MAJOR CRIME?\n\n" + BODY + "\n")
-    assert [s.area for s in _seg(text).sections] == ["serious_organised_crime", "major_crime"]
+    assert [(s.area, s.headings) for s in _seg(text).sections] == [
+        ("serious_organised_crime", ("Q1. IS THE FORCE CLOSING THE GAP ON ORGANISED CRIME?",)),
+        ("major_crime", ("Q2. WHAT ABOUT MAJOR CRIME?",))]
     # Word: a bold "Q2." line that names an area heads a section; a plain "Q:" line never does.
     doc = _lines_doc([
         Line("Q1. Serious and organised crime: should Level 2 work be regional?", 0.0, True, "Normal"), Line(BODY),
