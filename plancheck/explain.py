@@ -17,8 +17,10 @@ timescales) that fail, or, when all three pass, the supporting criteria that lea
 specific. (Every criterion's score is still shown beside the reasons.) A "vague" reason quotes the
 sentences that the criterion model, reading each sentence on its own, takes as vague on that
 criterion (lexical.SectionModel.criterion_proba) and that mention the criterion at all (a time for
-the timescales, someone who could act for the owner: spans.mentions); a sentence it takes as silent
-on the criterion, or as specific, is never quoted for it, nor is a question or a heading. When no sentence qualifies the
+the timescales, someone who could act for the owner: spans.mentions; a line that opens with another
+criterion's label, "- Achievable: ...", is about that one); a sentence it takes as silent on the
+criterion, or as specific, is never quoted for it, nor is a question, a heading or a table row of
+bare labels. When no sentence qualifies the
 reason says what is missing instead of quoting.
 """
 from __future__ import annotations
@@ -68,8 +70,9 @@ def quotable(sentence: str) -> bool:
     if (len(words) <= 12 and not s.endswith((".", ";", ":", ")", "!")) and "|" not in s
             and not re.match(r"[-*\u2022\u25aa\u2013]|\(?\w{1,3}[.)]\s", s)):
         return False  # a heading line ("Public order and firearms - performance 2006/07 to 2008/09")
-    if "|" in s and not any(ch.isdigit() for ch in s) and len(words) <= 12:
-        return False  # a table's header row
+    cells = [c.split() for c in s.strip("|").split("|")] if "|" in s else []
+    if cells and ((not any(ch.isdigit() for ch in s) and len(words) <= 12) or all(len(c) <= 2 for c in cells)):
+        return False  # a table's header row ("| Indicator | 2008/09 | Target |"), or a row of bare labels
     return True
 
 

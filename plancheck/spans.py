@@ -150,6 +150,42 @@ _ABOUT = {
 }
 
 
+# A line that opens with a criterion's label is about that criterion alone, whatever words follow:
+# "- Achievable: to be considered as part of the 2009/10 budget setting process." is about resources,
+# not the actions or the dates; "Timescale: ongoing." is about the dates.
+_LABELS = {
+    "assessment": r"gap|threat|risk|information|current position|position|context|background|problem|issue|finding",
+    "objectives": r"objective|aim|intent|outcome sought|outcome|purpose|goal|relevant",
+    "actions": r"actions?|method|specific|what we will do|next steps?|activity|activities|recommendation",
+    "owner": r"owner|lead|lead officer|responsible(?: officer)?|accountable(?: officer)?|sponsor|who",
+    "timescales": r"timescales?|time-bound|timebound|time bound|deadline|target date|due|date|when|by when|"
+                  r"implementation date|milestones?|timing",
+    "resources": r"resources?|achievable|budget|cost|funding|staffing",
+    "measures": r"measurable|measures?|indicators?|kpis?|targets?|monitoring|success measures?|how we will know|"
+                r"performance",
+    "collaboration": r"partners?|partnership|collaboration|joint working",
+}
+_LABEL_START = re.compile(r"^\s*(?:[-*\u2022\u25aa\u2013]\s*|\(?\w{1,4}[.)]\s+)?(?P<label>[A-Za-z][A-Za-z /-]{1,30}?)\s*:")
+
+
+def labelled(sentence: str) -> str | None:
+    """The criterion whose label opens ``sentence`` ("Owner: ...", "- Measurable: ..."), if any."""
+    m = _LABEL_START.match(sentence)
+    if not m:
+        return None
+    label = m.group("label").strip().lower()
+    for c, labels in _LABELS.items():
+        if re.fullmatch(labels, label):
+            return c
+    return None
+
+
 def mentions(sentence: str) -> set[str]:
-    """The criteria that ``sentence`` says something about, by their cue words (not whether it meets them)."""
+    """The criteria that ``sentence`` says something about, by their cue words (not whether it meets them).
+
+    A sentence that opens with a criterion's label is about that criterion alone.
+    """
+    c = labelled(sentence)
+    if c is not None:
+        return {c}
     return {c for c, cue in _ABOUT.items() if cue.search(sentence)}

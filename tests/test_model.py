@@ -157,6 +157,11 @@ def test_model_explain_quotes_only_sentences_that_support_the_claim():
                     "Firearms refresher training for all AFOs | Firearms Training Unit | to follow |"],
      {"timescales": [[0.05, 0.9, 0.05], [0.1, 0.75, 0.15]]},
      "Firearms refresher training for all AFOs | Firearms Training Unit | to follow |"),
+    # A line that opens with another criterion's label is about that criterion, whatever its words.
+    ("actions", ["- Achievable: to be considered as part of the 2009/10 budget setting process.",
+                 "- Specific: explore options for a joint surveillance team with neighbouring forces."],
+     {"actions": [[0.05, 0.9, 0.05], [0.1, 0.75, 0.15]]},
+     "- Specific: explore options for a joint surveillance team with neighbouring forces."),
 ])
 def test_model_explain_quotes_a_sentence_only_for_what_it_is_most_about(criterion, sentences, by_criterion, quoted):
     probs = np.tile([0.05, 0.15, 0.8], (8, 1))
