@@ -7,7 +7,7 @@ support what the reason claims (that the criterion is vague, or doubtful) and wh
 criterion is really absent.
 
     python scripts/reason_check.py packet OUT.txt [--held-out w10 w11]   # the checker's packet
-    python scripts/reason_check.py tally ANSWERS.txt [--held-out w10 w11] # share of reasons that hold
+    python scripts/reason_check.py tally ANSWERS.txt [--held-out w10 w11] [--packet P]  # share that holds
 
 Each tally is added to ``corpus/blind/reason-check.json`` (the latest first; earlier checks kept).
 
@@ -83,13 +83,36 @@ def packet(out: Path, cache: Path | None = None, held_out=HELD_OUT) -> None:
           f"(threshold {threshold:.3f}; {len(flagged)} of {len(held)} sections by {', '.join(held_out)} flagged)")
 
 
-def tally(answers: Path, held_out=HELD_OUT) -> None:
+def true_by_grades(packet_text: str, rows: list[dict]) -> int:
+    """How many of the answered reasons claim what the graders' scores say (the criterion scored below 2;
+    a flag "although every criterion the rule needs is stated" on a section graded sufficient)."""
+    from plancheck.rubric import label_from_scores
+
+    corpus = ROOT / "corpus"
+    graded = {s.id: s for s in dataset.corpus_sections(corpus)}
+    graded.update({s.id: s for s in dataset.blind_sections(corpus, "blind-dev")})
+    reasons = dict(re.findall(r"^  (\S+ \d+): (.*)$", packet_text, re.M))
+    n = 0
+    for r in rows:
+        reason, section = reasons.get(f"{r['id']} {r['n']}"), graded.get(r["id"])
+        if reason is None or section is None:
+            continue
+        if reason.startswith("flagged by the model"):
+            n += label_from_scores(section.criteria) == "sufficient"
+        else:
+            n += section.criteria.get(reason.split(":", 1)[0], 2) < 2
+    return n
+
+
+def tally(answers: Path, held_out=HELD_OUT, packet_path: Path | None = None) -> None:
     pattern = re.compile(r"^\s*(?P<id>\S+)\s+(?P<n>\d+)\s*:\s*(?P<ok>yes|no)\b\s*(?:\|\s*(?P<note>.*))?$", re.I)
     rows = [m.groupdict() for line in answers.read_text(encoding="utf-8").splitlines() if (m := pattern.match(line))]
     held = sum(r["ok"].lower() == "yes" for r in rows)
     result = {"reasons_checked": len(rows), "supported": held, "share": round(held / max(len(rows), 1), 4),
               "sections": len({r["id"] for r in rows}), "held_out_writers": list(held_out),
               "not_supported": [f"{r['id']} {r['n']}: {r['note'] or ''}".strip() for r in rows if r["ok"].lower() == "no"]}
+    if packet_path is not None:
+        result["true_by_grades"] = true_by_grades(packet_path.read_text(encoding="utf-8"), rows)
     earlier = []
     if RECORD.is_file():
         before = json.loads(RECORD.read_text(encoding="utf-8"))
@@ -109,11 +132,12 @@ def main() -> None:
     tl = sub.add_parser("tally")
     tl.add_argument("answers", type=Path)
     tl.add_argument("--held-out", nargs="+", default=list(HELD_OUT), help="the writers the packet was made for")
+    tl.add_argument("--packet", type=Path, help="the packet answered: also count the reasons the graders' scores bear out")
     args = parser.parse_args()
     if args.verb == "packet":
         packet(args.out, args.cache, tuple(args.held_out))
     else:
-        tally(args.answers, tuple(args.held_out))
+        tally(args.answers, tuple(args.held_out), args.packet)
 
 
 if __name__ == "__main__":
