@@ -7,8 +7,11 @@ out-of-writer scores). Figures are given over the whole pool and over its blind-
 writers whose styles the corpus lacked). The blind-test set is never read here.
 
     python scripts/select_model.py [--quick]     # writes models/SELECTION.md and SELECTION.json
+    python scripts/select_model.py --groups 4 --only "lexical word+char / blend" tfidf "spacy textcat"
 
-``--quick`` leaves out spaCy's text classifier (the slowest candidate).
+``--quick`` leaves out spaCy's text classifiers (the slowest candidates); ``--groups K`` validates over K
+groups of whole writers instead of one writer at a time (for the neural ensemble, which trains a
+network per fold), into ``models/SELECTION-groupsK.md``.
 """
 from __future__ import annotations
 
@@ -109,12 +112,52 @@ def textcat_bow(train, test, epochs: int = 10):
     return np.array([d.cats["insufficient"] for d in nlp.pipe(s.text for s in test)]), None
 
 
-def out_of_writer(pool, run, label):
-    groups = np.array([s.writer for s in pool])
+def textcat_ensemble(train, test, epochs: int = 8):
+    """spaCy's ensemble text classifier (a CNN over hashed word features with a bag of words), from scratch."""
+    import spacy
+    from spacy.training import Example
+    from spacy.util import minibatch
+
+    spacy.util.fix_random_seed(SEED)
+    nlp = spacy.blank("en")
+    embed = {"@architectures": "spacy.MultiHashEmbed.v2", "width": 64, "rows": [2000, 2000, 500, 1000, 500],
+             "attrs": ["NORM", "LOWER", "PREFIX", "SUFFIX", "SHAPE"], "include_static_vectors": False}
+    encode = {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 64, "window_size": 1, "maxout_pieces": 3,
+              "depth": 2}
+    model = {"@architectures": "spacy.TextCatEnsemble.v2",
+             "tok2vec": {"@architectures": "spacy.Tok2Vec.v2", "embed": embed, "encode": encode},
+             "linear_model": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 1,
+                              "no_output_layer": False}}
+    textcat = nlp.add_pipe("textcat", config={"model": model})
+    for label in ("insufficient", "sufficient"):
+        textcat.add_label(label)
+    data = [Example.from_dict(nlp.make_doc(s.text), {"cats": {"insufficient": float(s.y), "sufficient": 1.0 - s.y}})
+            for s in train]
+    optimizer = nlp.initialize(lambda: data)
+    rng = np.random.default_rng(SEED)
+    for _ in range(epochs):
+        order = rng.permutation(len(data))
+        for batch in minibatch([data[i] for i in order], size=16):
+            nlp.update(batch, sgd=optimizer, drop=0.2)
+    return np.array([d.cats["insufficient"] for d in nlp.pipe(s.text for s in test)]), None
+
+
+def writer_folds(pool, groups: int | None):
+    """Validation folds: one per writer, or ``groups`` folds of whole writers (for costly candidates)."""
+    writers = np.array([s.writer for s in pool])
+    names = sorted(set(writers))
+    if not groups:
+        return [(w, writers == w) for w in names]
+    order = [names[i] for i in np.random.default_rng(SEED).permutation(len(names))]
+    return [(f"writers {', '.join(sorted(order[k::groups]))}", np.isin(writers, order[k::groups]))
+            for k in range(groups)]
+
+
+def out_of_writer(pool, run, label, groups: int | None = None):
     raw = np.zeros(len(pool))
     crit = None
-    for w in sorted(set(groups)):
-        tr, te = np.where(groups != w)[0], np.where(groups == w)[0]
+    for w, held in writer_folds(pool, groups):
+        tr, te = np.where(~held)[0], np.where(held)[0]
         p, c = run([pool[i] for i in tr], [pool[i] for i in te])
         raw[te] = p
         if c is not None:
@@ -124,29 +167,39 @@ def out_of_writer(pool, run, label):
     return raw, crit
 
 
-def write(results: dict, pool, dev) -> None:
-    """Write models/SELECTION.json and SELECTION.md from the results so far."""
+def write(results: dict, pool, dev, groups: int | None = None) -> None:
+    """Write models/SELECTION.json and SELECTION.md (SELECTION-groups<K> with ``groups``) from the results so far."""
     out = {"pool_sections": len(pool), "blind_dev_sections": int(dev.sum()),
            "writers": sorted({s.writer for s in pool}), "results": results}
-    (ROOT / "models" / "SELECTION.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    lines = ["# Model selection: leave-one-writer-out", "",
+    if groups:
+        out["folds"] = [name for name, _ in writer_folds(pool, groups)]
+    stem = f"SELECTION-groups{groups}" if groups else "SELECTION"
+    (ROOT / "models" / f"{stem}.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    how = (f"Each of {groups} groups of whole writers is scored by a model fitted without that group "
+           f"(`python scripts/select_model.py --groups {groups}`): a cheaper protocol than leave-one-writer-out, for "
+           "candidates that train a neural network per fold." if groups else
+           "Each writer is scored by a model fitted without that writer. Made by `python scripts/select_model.py`.")
+    lines = [f"# Model selection: {'writer groups' if groups else 'leave-one-writer-out'}", "",
              f"Pool: {len(pool)} graded sections by {len(out['writers'])} writers (corpus training split + blind-dev); "
-             f"{int(dev.sum())} of them blind-dev. Each writer is scored by a model fitted without that writer; each "
-             "candidate's threshold is its best F1 on those scores. Made by `python scripts/select_model.py`.", "",
-             "| candidate | pool F1 | pool ROC-AUC | blind-dev precision | blind-dev recall | blind-dev F1 | "
-             "blind-dev ROC-AUC | criteria macro-F1 (blind-dev) | seconds |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             f"{int(dev.sum())} of them blind-dev. {how} Each candidate's threshold is its best F1 on those scores.", ""]
+    if groups:
+        lines += [f"Folds: {'; '.join(out['folds'])}.", ""]
+    lines += ["| candidate | pool F1 | pool ROC-AUC | blind-dev precision | blind-dev recall | blind-dev F1 | "
+              "blind-dev ROC-AUC | criteria macro-F1 (blind-dev) | seconds |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         b, p = r["blind_dev"], r["pool"]
         lines.append(f"| {name} | {p['f1']:.3f} | {p.get('roc_auc', 0):.3f} | {b['precision']:.3f} | {b['recall']:.3f} "
                      f"| {b['f1']:.3f} | {b.get('roc_auc', 0):.3f} | {r.get('criteria_macro_f1_blind_dev', '-')} "
                      f"| {r['seconds']} |")
-    (ROOT / "models" / "SELECTION.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (ROOT / "models" / f"{stem}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--groups", type=int, metavar="K", help="validate over K groups of whole writers instead of "
+                                                                "one writer at a time (writes SELECTION-groupsK)")
     parser.add_argument("--only", nargs="*", help="candidates whose name starts with one of these (results are "
                                                   "merged into an existing SELECTION.json)")
     args = parser.parse_args()
@@ -170,15 +223,16 @@ def main() -> None:
     candidates["tfidf criteria + rule"] = tfidf_criteria
     if not args.quick:
         candidates["spacy textcat bow"] = textcat_bow
+        candidates["spacy textcat ensemble"] = textcat_ensemble
     results = {}
-    existing = ROOT / "models" / "SELECTION.json"
+    existing = ROOT / "models" / (f"SELECTION-groups{args.groups}.json" if args.groups else "SELECTION.json")
     if args.only:
         if existing.is_file():
             results = json.loads(existing.read_text(encoding="utf-8")).get("results", {})
         candidates = {k: v for k, v in candidates.items() if any(k.startswith(o) for o in args.only)}
     for name, run in candidates.items():
         started = time.perf_counter()
-        raw, crit = out_of_writer(pool, run, name)
+        raw, crit = out_of_writer(pool, run, name, args.groups)
         t = choose_threshold(y, raw)
         row = {"threshold": round(t.value, 4), "pool": metrics.binary(y, raw, t.value),
                "blind_dev": metrics.binary(y[dev], raw[dev], t.value), "seconds": round(time.perf_counter() - started)}
@@ -188,7 +242,7 @@ def main() -> None:
         results[name] = row
         print(f"{name}: blind-dev F1 {row['blind_dev']['f1']:.3f} AUC {row['blind_dev'].get('roc_auc', 0):.3f}",
               flush=True)
-        write(results, pool, dev)
+        write(results, pool, dev, args.groups)
 
 
 if __name__ == "__main__":
