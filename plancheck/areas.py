@@ -68,10 +68,10 @@ AREAS: tuple[Area, ...] = (
     Area(
         "civil_contingencies",
         "Civil contingencies and emergency planning",
-        (r"civil contingenc", r"emergency (planning|preparedness|response)", r"resilience",
+        (r"civil contingenc", r"civil protection", r"emergency (planning|preparedness|response)", r"resilience",
          r"business continuity", r"major emergenc", r"\bcbrn", r"preparedness", r"major incident planning",
          r"\blrf\b", r"flood", r"pandemic", r"^ep\b", r"\bep/bc\b", r"emergenc(y|ies)", r"\bcbrn\b"),
-        ((r"civil contingencies", 3.5), (r"local resilience forum", 3), (r"\blrfs?\b", 3),
+        ((r"civil contingencies", 3.5), (r"civil protection", 3), (r"local resilience forum", 3), (r"\blrfs?\b", 3),
          (r"emergency plann\w*", 3), (r"business continuity", 2.5), (r"\bcbrn\w*", 2.5),
          (r"flood\w*", 2), (r"pandemic", 2.5), (r"influenza", 2), (r"category (1|one) responder", 2.5),
          (r"major incident plan", 2), (r"evacuation", 1.5), (r"casualty bureau", 2),

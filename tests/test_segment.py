@@ -24,6 +24,7 @@ def _seg(text: str, name: str = "plan.txt", **kw):
     ("Learning from the Ashfield Road Incident", []),  # a street, not roads policing
     ("Denying Criminals the Roads", ["roads_policing"]),
     ("Road Crime and Road Safety", ["roads_policing"]),
+    ("Policy PS/03 - Civil Protection", ["civil_contingencies"]),
     ("Foreword", []),
 ])
 def test_segment_heading_areas(heading, areas):
