@@ -89,45 +89,14 @@ def tfidf_criteria(train, test):
     return rule_probability(p2), pred
 
 
-def textcat_bow(train, test, epochs: int = 10):
+def _textcat(model: dict, train, test, epochs: int):
+    """Train spaCy's text classifier with ``model`` (an architecture config) from scratch; P(insufficient) of test."""
     import spacy
     from spacy.training import Example
     from spacy.util import minibatch
 
     spacy.util.fix_random_seed(SEED)
     nlp = spacy.blank("en")
-    textcat = nlp.add_pipe("textcat", config={"model": {"@architectures": "spacy.TextCatBOW.v3",
-                                                        "exclusive_classes": True, "ngram_size": 2,
-                                                        "no_output_layer": False}})
-    for label in ("insufficient", "sufficient"):
-        textcat.add_label(label)
-    data = [Example.from_dict(nlp.make_doc(s.text), {"cats": {"insufficient": float(s.y), "sufficient": 1.0 - s.y}})
-            for s in train]
-    optimizer = nlp.initialize(lambda: data)
-    rng = np.random.default_rng(SEED)
-    for _ in range(epochs):
-        order = rng.permutation(len(data))
-        for batch in minibatch([data[i] for i in order], size=16):
-            nlp.update(batch, sgd=optimizer, drop=0.2)
-    return np.array([d.cats["insufficient"] for d in nlp.pipe(s.text for s in test)]), None
-
-
-def textcat_ensemble(train, test, epochs: int = 8):
-    """spaCy's ensemble text classifier (a CNN over hashed word features with a bag of words), from scratch."""
-    import spacy
-    from spacy.training import Example
-    from spacy.util import minibatch
-
-    spacy.util.fix_random_seed(SEED)
-    nlp = spacy.blank("en")
-    embed = {"@architectures": "spacy.MultiHashEmbed.v2", "width": 64, "rows": [2000, 2000, 500, 1000, 500],
-             "attrs": ["NORM", "LOWER", "PREFIX", "SUFFIX", "SHAPE"], "include_static_vectors": False}
-    encode = {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 64, "window_size": 1, "maxout_pieces": 3,
-              "depth": 2}
-    model = {"@architectures": "spacy.TextCatEnsemble.v2",
-             "tok2vec": {"@architectures": "spacy.Tok2Vec.v2", "embed": embed, "encode": encode},
-             "linear_model": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 1,
-                              "no_output_layer": False}}
     textcat = nlp.add_pipe("textcat", config={"model": model})
     for label in ("insufficient", "sufficient"):
         textcat.add_label(label)
@@ -140,6 +109,24 @@ def textcat_ensemble(train, test, epochs: int = 8):
         for batch in minibatch([data[i] for i in order], size=16):
             nlp.update(batch, sgd=optimizer, drop=0.2)
     return np.array([d.cats["insufficient"] for d in nlp.pipe(s.text for s in test)]), None
+
+
+def textcat_bow(train, test, epochs: int = 10):
+    """spaCy's bag-of-words text classifier (word 1-2-grams)."""
+    return _textcat({"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 2,
+                     "no_output_layer": False}, train, test, epochs)
+
+
+def textcat_ensemble(train, test, epochs: int = 8):
+    """spaCy's ensemble text classifier (a CNN over hashed word features with a bag of words), from scratch."""
+    embed = {"@architectures": "spacy.MultiHashEmbed.v2", "width": 64, "rows": [2000, 2000, 500, 1000, 500],
+             "attrs": ["NORM", "LOWER", "PREFIX", "SUFFIX", "SHAPE"], "include_static_vectors": False}
+    encode = {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 64, "window_size": 1, "maxout_pieces": 3,
+              "depth": 2}
+    return _textcat({"@architectures": "spacy.TextCatEnsemble.v2",
+                     "tok2vec": {"@architectures": "spacy.Tok2Vec.v2", "embed": embed, "encode": encode},
+                     "linear_model": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True,
+                                      "ngram_size": 1, "no_output_layer": False}}, train, test, epochs)
 
 
 def writer_folds(pool, groups: int | None):
