@@ -97,7 +97,10 @@ def render_card_markdown(card) -> str:
                   f"An independent checker read {r.get('sections')} flagged sections by writers "
                   f"{', '.join(r.get('held_out_writers') or [])} (judged by a model trained without them) and "
                   f"found {r.get('supported')} of {r.get('reasons_checked')} reasons true, with relevant quotes: "
-                  f"**{_fmt(r.get('share'))}** (`scripts/reason_check.py`)."]
+                  f"**{_fmt(r.get('share'))}** (`scripts/reason_check.py`)."
+                  + (f" Set against the independent graders' scores instead, {r['true_by_grades']} of "
+                     f"{r.get('reasons_checked')} reasons name a criterion the graders scored below 2."
+                     if r.get("true_by_grades") is not None else "")]
     if evidence.get("second_grading"):
         g = evidence["second_grading"]
         lines += ["", f"## Agreement of two independent gradings ({g.get('sections')} blind sections)", "",

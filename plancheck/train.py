@@ -275,7 +275,7 @@ def _evidence(corpus_root: Path, model_dir: Path, blind: Sequence[GradedSection]
                 continue
             if key == "reason_check":
                 data = {k: data.get(k) for k in ("reasons_checked", "supported", "share", "sections",
-                                                 "held_out_writers")}
+                                                 "held_out_writers", "true_by_grades") if k in data}
             else:
                 data = {name: {"blind_dev_f1": r["blind_dev"]["f1"], "blind_dev_roc_auc": r["blind_dev"].get("roc_auc"),
                                "pool_f1": r["pool"]["f1"],
