@@ -47,6 +47,13 @@ ABOUT_MARGIN = 0.1
 # "TBC" is quoted for the timescales, not for the owner it names.
 VAGUE_MARGIN = 0.05
 _LETTERS = re.compile(r"[A-Za-z]")
+# Cells that name a table's columns: a row holding two of them is a header row, not a statement.
+_COLUMN_NAMES = frozenset(
+    "action actions owner owners lead lead officer responsible deadline due date timescale timescales target targets "
+    "measure measures indicator indicators status rag ref baseline resources cost budget update progress milestone "
+    "milestones risk risks rating mitigation review date by when by whom objective objectives outcome outcomes "
+    "gap current position standard".split()) | {"by when", "by whom", "lead officer", "review date", "due date",
+                                                  "current position", "target date"}
 
 
 @dataclass(frozen=True)
@@ -70,9 +77,12 @@ def quotable(sentence: str) -> bool:
     if (len(words) <= 12 and not s.endswith((".", ";", ":", ")", "!")) and "|" not in s
             and not re.match(r"[-*\u2022\u25aa\u2013]|\(?\w{1,3}[.)]\s", s)):
         return False  # a heading line ("Public order and firearms - performance 2006/07 to 2008/09")
+    if len(words) <= 6 and s.endswith(":"):
+        return False  # a lead-in ("Westmarch Police will:")
     cells = [c.split() for c in s.strip("|").split("|")] if "|" in s else []
-    if cells and ((not any(ch.isdigit() for ch in s) and len(words) <= 12) or all(len(c) <= 2 for c in cells)):
-        return False  # a table's header row ("| Indicator | 2008/09 | Target |"), or a row of bare labels
+    if cells and ((not any(ch.isdigit() for ch in s) and len(words) <= 12) or all(len(c) <= 2 for c in cells)
+                  or sum(" ".join(c).lower() in _COLUMN_NAMES for c in cells) >= 2):
+        return False  # a table's header row ("| Measure | 2008/09 | 2009/10 (to Dec) | Target |"), or bare labels
     return True
 
 

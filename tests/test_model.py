@@ -239,7 +239,10 @@ def test_model_explain_never_denies_an_owner_or_deadline_a_sentence_states():
                                          ("Recruit 4 DCs | DCI Hart | 31/03/2010", True),
                                          ("The Head of Crime will lead this work from April.", True),
                                          ("Public order and firearms - performance 2006/07 to 2008/09", False),
-                                         ("- Recruit two DCs to the unit by March 2010", True)])
+                                         ("- Recruit two DCs to the unit by March 2010", True),
+                                         ("Westmarch Police will:", False),  # a lead-in
+                                         ("| Measure | 2008/09 | 2009/10 (to Dec) | Target |", False),  # a header
+                                         ("| MC1 | Review MIT resilience | TBC | Ongoing |", True)])
 def test_model_quotable_sentences(sentence, ok):
     assert quotable(sentence) is ok
 
