@@ -117,3 +117,23 @@ def test_merging_new_writers_never_drops_or_changes_merged_ones(root, tmp_path, 
     assert after["dev"].startswith(before["dev"])  # every merged writer kept, in order
     added = [json.loads(line) for line in after["dev"][len(before["dev"]):].decode().splitlines()]
     assert [r["id"] for r in added] == ["w99-P01-1"] and added[0]["label"] == "insufficient"
+
+
+def test_reason_tally_counts_the_reasons_the_grades_bear_out(root):
+    import sys
+
+    sys.path.insert(0, str(root / "scripts"))
+    import reason_check
+
+    # w1-P01-2 is graded specific on every criterion (sufficient); w1-P01-3 vague on actions and owner.
+    packet = ("##### w1-P01-3 | area: major_crime\ntext\n\nReasons:\n"
+              "  w1-P01-3 1: actions: vague - 'We will look at this.'\n"
+              "  w1-P01-3 2: assessment: not specific - no evidenced statement found\n"
+              "##### w1-P01-2 | area: serious_organised_crime\ntext\n\nReasons:\n"
+              "  w1-P01-2 1: flagged by the model (p = 0.60, threshold 0.41) although every criterion ...\n"
+              "  w1-P01-2 2: owner: doubtful - the model is only 55% sure\n")
+    rows = [{"id": "w1-P01-3", "n": "1"}, {"id": "w1-P01-3", "n": "2"}, {"id": "w1-P01-2", "n": "1"},
+            {"id": "w1-P01-2", "n": "2"}, {"id": "w1-P01-9", "n": "1"}]  # the last is not in the packet
+    # Borne out: actions (scored 1) and the flag on a section graded sufficient; not: the assessment
+    # (scored 2) and the owner of the sufficient section.
+    assert reason_check.true_by_grades(packet, rows) == 2
