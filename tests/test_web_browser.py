@@ -11,7 +11,6 @@ import io
 import shutil
 import socket
 import threading
-import time
 import warnings
 from pathlib import Path
 
@@ -35,14 +34,11 @@ def workbench(served):
     app = create_app([served["scores"].parent, served["triaged"]], corpus=served["corpus"])
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    sock.listen()  # connections queue here from now on, and are served once the server runs: no wait
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + WAIT
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the workbench did not start"
-        time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(WAIT)
@@ -68,14 +64,11 @@ def browser(tmp_path: Path, monkeypatch):
     driver.quit()
 
 
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT
-    while True:
-        result = condition()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.1)
+def wait_for(browser, condition, what: str):
+    """What ``condition()`` returns once it is true (pages here update in the browser, after load)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, WAIT, poll_frequency=0.1).until(lambda _: condition(), f"gave up waiting for {what}")
 
 
 def row_names(browser) -> list[str] | None:
@@ -116,8 +109,8 @@ def test_web_browser_national_picture_renders_the_matrix(workbench, browser, tmp
     from selenium.webdriver.support.ui import Select
 
     Select(browser.find_element(By.NAME, "verdict")).select_by_value("needs_review")
-    wait_for(lambda: "verdict=needs_review" in browser.current_url, "the filtered page")
-    wait_for(lambda: row_names(browser) == ["Brenford", "Corrin", "Stourholme"], "the filtered matrix")
+    wait_for(browser, lambda: "verdict=needs_review" in browser.current_url, "the filtered page")
+    wait_for(browser, lambda: row_names(browser) == ["Brenford", "Corrin", "Stourholme"], "the filtered matrix")
     shot = tmp_path / "national.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
@@ -128,20 +121,20 @@ def test_web_browser_a_grade_is_saved_through_the_form(workbench, browser, serve
 
     browser.get(workbench + "/")
     browser.find_element(By.LINK_TEXT, "Stourholme").click()
-    wait_for(lambda: "Stourholme: stourholme-2009.txt" in browser.title, "the plan page")
+    wait_for(browser, lambda: "Stourholme: stourholme-2009.txt" in browser.title, "the plan page")
     form = browser.find_element(By.CSS_SELECTOR, 'form[aria-label="Review of major_crime"]')
     for criterion in ("assessment", "objectives", "actions", "owner", "timescales", "resources"):
         Select(form.find_element(By.NAME, criterion)).select_by_value("2")
     form.find_element(By.NAME, "note").send_keys("Owner and dates are in the table.")
     form.find_element(By.NAME, "reviewer").send_keys("J Smith")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    flash = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".flash"), "the saved message")[0]
+    flash = wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, ".flash"), "the saved message")[0]
     assert "Saved version 1 of the major_crime grade by J Smith: sufficient" in flash.text
     assert "owner 0 -> 2" in flash.text
     labels = list(csv.DictReader(io.StringIO((served["corpus"] / "labels.csv").read_text(encoding="utf-8"))))
     assert [(r["document"], r["area"], r["owner"], r["label"], r["grader"]) for r in labels] == [
         ("stourholme-2009.txt", "major_crime", "2", "sufficient", "J Smith")]
-    history = wait_for(lambda: text_of(browser, 'form[aria-label="Review of major_crime"] ol.history'), "the history")
+    history = wait_for(browser, lambda: text_of(browser, 'form[aria-label="Review of major_crime"] ol.history'), "the history")
     assert "Version 1" in history and "Owner and dates are in the table." in history
     shot = tmp_path / "plan.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
