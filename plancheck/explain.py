@@ -48,12 +48,12 @@ ABOUT_MARGIN = 0.1
 VAGUE_MARGIN = 0.05
 _LETTERS = re.compile(r"[A-Za-z]")
 # Cells that name a table's columns: a row holding two of them is a header row, not a statement.
-_COLUMN_NAMES = frozenset(
-    "action actions owner owners lead lead officer responsible deadline due date timescale timescales target targets "
-    "measure measures indicator indicators status rag ref baseline resources cost budget update progress milestone "
-    "milestones risk risks rating mitigation review date by when by whom objective objectives outcome outcomes "
-    "gap current position standard".split()) | {"by when", "by whom", "lead officer", "review date", "due date",
-                                                  "current position", "target date"}
+_COLUMN_NAMES = frozenset((
+    "action", "actions", "owner", "owners", "lead", "lead officer", "responsible", "deadline", "due", "due date",
+    "date", "target date", "review date", "timescale", "timescales", "by when", "by whom", "target", "targets",
+    "measure", "measures", "indicator", "indicators", "status", "rag", "ref", "baseline", "resources", "cost",
+    "budget", "update", "progress", "milestone", "milestones", "risk", "risks", "rating", "mitigation", "objective",
+    "objectives", "outcome", "outcomes", "gap", "current position", "standard"))
 
 
 @dataclass(frozen=True)
@@ -155,13 +155,13 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
     raw = {c: int(np.argmax(probs[j])) for j, c in enumerate(CRITERIA)}
     p2 = {c: round(float(probs[j][2]), 4) for j, c in enumerate(CRITERIA)}
     # A named owner or a dated deadline stated outright is shown as met whatever the model read.
-    stated_in = {c: [i for i in found if quotable(sentences[i])] for c, found in spans(sentences).items()}
+    ok = [quotable(s) for s in sentences]
+    stated_in = {c: [i for i in found if ok[i]] for c, found in spans(sentences).items()}
     stated = frozenset(c for c, found in stated_in.items() if found)
     for c in stated:
         raw[c] = 2
     scores, lowered, _ = agree(raw, p2, flagged, stated)
-    ok = [quotable(s) for s in sentences]
-    about_cues = [mentions(s) for s in sentences]
+    about_cues = [mentions(s) if quote else set() for s, quote in zip(sentences, ok)]  # only quotable ones matter
     a = CRITERIA.index("assessment")
     evidence_of_assessment = [bool(len(sentences)) and sentence_probs[i, a, 2] >= 0.5 for i in range(len(sentences))]
     evidence: dict[str, list[str]] = {}
