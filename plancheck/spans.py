@@ -33,11 +33,15 @@ _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|
           r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
 _RANK = (r"(?:(?:Det(?:ective)?\.?|D/)\s*)?(?:(?:Ch(?:ief)?\.?|Assistant|Deputy|Acting|Temporary|T/)\s*)*"
          r"(?:Supt|Superintendent|Insp(?:ector)?|Sgt|Sergeant|DCI|DSU|DCS|DI|DS|ACC|DCC)")
-_NAME = r"(?:[A-Z]\.\s?)*[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+# Words are bounded in length (no English word in a plan is longer), so that a hostile run of
+# letters costs linear time, not a scan to its end from every position.
+_W = "{1,30}"
+_NAME = rf"(?:[A-Z]\.\s?){{0,3}}[A-Z][a-z]{_W}(?:[-'][A-Z]?[a-z]{_W})?"
 # Someone who can answer for the work: a rank and a name, a chief officer (with a portfolio), or a
 # head or director of a named department.
 _TITLE = (rf"(?:{_RANK}\.?\s+{_NAME}|(?:ACC|DCC|Chief Constable|Deputy Chief Constable|Assistant Chief Constable)"
-          rf"(?:\s*\(?[A-Z][A-Za-z &]+\)?)?|(?:Head|Director|Chair) of (?:the )?[A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+)*)")
+          rf"(?:\s*\(?[A-Z][A-Za-z &]{_W}\)?)?|(?:Head|Director|Chair) of (?:the )?[A-Z][A-Za-z]{_W}"
+          rf"(?: [A-Z][A-Za-z]{_W}){{0,6}})")
 _LABEL = (r"(?:[Rr]isk [Oo]wner|[Aa]ction [Oo]wner|[Oo]wner|[Ll]ead(?: officer)?|[Ll]ed by|[Rr]esponsible(?: officer)?|"
           r"[Aa]ccountable(?: officer)?|SRO|[Pp]roject [Ss]ponsor|[Ss]ponsor|[Pp]roject [Mm]anager|[Cc]haired by|"
           r"Gold(?: [Cc]ommander)?|Silver(?: [Cc]ommander)?)")
@@ -45,17 +49,17 @@ _OWNER = [
     # "Owner: DI Sarah Kemp", "Risk owner: ACC (Crime)", "Lead: Head of Public Protection"
     re.compile(rf"\b{_LABEL}\b\s*[:\-\u2013,]?\s*(?:the\s+|is\s+|will be\s+)?{_TITLE}"),
     # "Head of Special Branch, DI Alan Hetherington"
-    re.compile(rf"(?:Head|Director) of [A-Z][A-Za-z ]+?,?\s+{_RANK}\.?\s+{_NAME}"),
+    re.compile(rf"(?:Head|Director) of [A-Z][A-Za-z ]{{1,60}}?,?\s+{_RANK}\.?\s+{_NAME}"),
 ]
 # "DCI Joanne Scott will lead ...", "Inspector Harjit Bains, the Prevent lead, will ..." (not in the past)
-_OWNER_WILL = re.compile(rf"\b{_RANK}\.?\s+{_NAME}(?:\s+[A-Z][a-z]+)?,?\s+(?:\([^)]*\)\s+)?(?:will|is to|has been "
+_OWNER_WILL = re.compile(rf"\b{_RANK}\.?\s+{_NAME}(?:\s+[A-Z][a-z]{_W})?,?\s+(?:\([^)]*\)\s+)?(?:will|is to|has been "
                          rf"appointed|has been asked to)\b")
 # A named unit or post ("the Roads Policing Unit", "Emergency Planning Manager", "Force Intelligence
 # Bureau"): capitalised words ending in a word for a unit or a post.
-_UNIT = (r"(?:[A-Z][A-Za-z&'\-]+ (?:(?:and|&|of|for) )?){1,5}(?:Unit|Department|Directorate|Team|Branch|Bureau|Office|"
+_UNIT = (rf"(?:[A-Z][A-Za-z&'\-]{_W} (?:(?:and|&|of|for) )?){{1,5}}(?:Unit|Department|Directorate|Team|Branch|Bureau|Office|"
          r"Officer|Manager|Co-?ordinator|Commander|Group|Command|Division|Hub|Cell|Squad|Desk|Section|Board|Forum|"
-         r"Partnership|Panel|Lead)\b")
-_ROLE = rf"(?:{_TITLE}|{_UNIT}|{_RANK}\.?\s+(?:[A-Z][A-Za-z]+\s?){{1,3}})"
+         rf"Partnership|Panel|Lead)\b")
+_ROLE = rf"(?:{_TITLE}|{_UNIT}|{_RANK}\.?\s+(?:[A-Z][A-Za-z]{_W}\s?){{1,3}})"
 # ... that will do something concrete ("The Emergency Planning Officer will publish ...", "Det Ch Insp
 # Moira Quentin is the owner"): not "will be reviewed" (the unit is what is acted on), nor "will
 # continue / consider / explore / keep under review", where graders found the owner as vague as the
@@ -109,44 +113,44 @@ def spans(sentences: list[str]) -> dict[str, list[int]]:
 # label as much as the sentence's topic; these cues keep "Armed policing demand rose by 12%" from
 # being quoted as vague timescales and "Owner to be confirmed." from standing for the dates.
 _YEAR = r"\b(?:19|20)\d\d\b"
+
+
+def _cue(words: str, *, also: str = "") -> re.Pattern:
+    """A case-blind pattern for whole ``words`` (an alternation), or for the pattern ``also``."""
+    return re.compile((also + "|" if also else "") + rf"\b(?:{words})\b", re.I)
+
+
 _ABOUT = {
-    "assessment": re.compile(
-        r"\d|\b(?:assess\w*|threat\w*|risks?|gaps?|demand|problem profile|analys[ie]s|concerns?|weakness\w*|shortfall\w*|"
-        r"vulnerab\w*|capacity|capabilit\w*|incidents?|offences?|crimes?|rose|fell|increas\w*|decreas\w*|harm)\b", re.I),
-    "objectives": re.compile(
-        r"\b(?:objectives?|aims?|goals?|priorit\w*|purpose|outcomes?|ambitions?|intend\w*|want\w*|seeks?|"
-        r"to (?:reduce|increase|improve|ensure|deliver|achieve|maintain|raise|cut|protect|prevent|tackle|build))\b",
-        re.I),
-    "actions": re.compile(
-        r"\b(?:will|shall|would|should|must|plan(?:s|ned)?|intend\w*|aims?|propos\w*|seek\w*|consider\w*|"
-        r"explor\w*|review\w*|develop\w*|improv\w*|continu\w*|looking|look at|work(?:ing)? (?:with|on|towards)|"
-        r"actions?|recommend\w*|needs? to|is being|are being|being (?:taken|developed|considered|prepared|progressed)|"
-        r"establish\w*|introduc\w*|implement(?:s|ed|ing)?|deliver\w*|refresh\w*|creat\w*|train\w*|appoint\w*|"
-        r"undertake\w*|progress\w*|embed\w*|strengthen\w*|address\w*)\b", re.I),
-    "owner": re.compile(
-        rf"\b(?:owners?|lead(?:s|ing)?|led|responsib\w*|accountab\w*|sponsor\w*|chair\w*|head|director\w*|"
-        rf"manager|officers?|commanders?|team|unit|department|branch|bureau|group|board|force|partners?|"
-        rf"appointed|nominated|TBC|TBA|to be confirmed|we|I|us|our|someone|whoever|{_RANK}|Chief Constable|"
-        rf"Superintendent|Inspector|Sergeant|BCUs?|PPU|CID|SIOs?)\b", re.I),
-    "timescales": re.compile(
-        rf"{_YEAR}|\b{_MONTH}\b|\bQ[1-4]\b|\b(?:quarters?|timescales?|timetables?|timeframes?|time frames?|deadlines?|"
-        rf"dates?|dated|milestones?|ongoing|due course|soon|shortly|later|future|next|coming|this year|"
-        rf"(?:weeks?|months?|years?) (?:ahead|time)|within \w+ (?:weeks|months|years)|once|until|pending|when|after|"
-        rf"in time|over time|in the new year|yet to be|to follow|to be (?:set|agreed|fixed|determined)|phased?|stages?|"
-        rf"by the end)\b"
-        rf"|\|\s*(?:TBC|TBA|to be confirmed|-)\s*\|", re.I),
-    "resources": re.compile(
-        r"[\u00a3$]|\b(?:GBP|resourc\w*|budgets?|fund\w*|costs?|money|posts?|staff\w*|officers?|FTEs?|"
-        r"capacity|capabilit\w*|equipment|invest\w*|additional|existing|analysts?|investigators?|specialists?|"
-        r"\d+k|vehicles?|cameras?|teams?)\b", re.I),
-    "measures": re.compile(
-        r"%|\b(?:monitor\w*|measur\w*|indicators?|KPIs?|targets?|performance|reviewed|report\w*|boards?|committees?|"
-        r"scrutin\w*|audit\w*|evaluat\w*|success\w*|outcomes?|quarterly|monthly|annual\w*|progress|track\w*|"
-        r"compliance|rates?|baseline)\b", re.I),
-    "collaboration": re.compile(
-        r"\b(?:partner\w*|regional|region|national\w*|joint\w*|collaborat\w*|neighbour\w*|forces|agenc\w*|"
-        r"local authorit\w*|council\w*|multi-agency|shared|together|with|MAPPA|MARAC|LRF|LSCBs?|SOCA|ACPO|NPIA|"
-        r"HMRC|CPS|CDRPs?|CTU|CTIU|RIU|ROCU|NHS|Highways Agency|fire|ambulance)\b", re.I),
+    "assessment": _cue(r"assess\w*|threat\w*|risks?|gaps?|demand|problem profile|analys[ie]s|concerns?|weakness\w*|"
+                       r"shortfall\w*|vulnerab\w*|capacity|capabilit\w*|incidents?|offences?|crimes?|rose|fell|"
+                       r"increas\w*|decreas\w*|harm", also=r"\d"),
+    "objectives": _cue(r"objectives?|aims?|goals?|priorit\w*|purpose|outcomes?|ambitions?|intend\w*|want\w*|seeks?|"
+                       r"to (?:reduce|increase|improve|ensure|deliver|achieve|maintain|raise|cut|protect|prevent|tackle|"
+                       r"build)"),
+    "actions": _cue(r"will|shall|would|should|must|plan(?:s|ned)?|intend\w*|aims?|propos\w*|seek\w*|consider\w*|"
+                    r"explor\w*|review\w*|develop\w*|improv\w*|continu\w*|looking|look at|work(?:ing)? (?:with|on|towards)|"
+                    r"actions?|recommend\w*|needs? to|is being|are being|being (?:taken|developed|considered|prepared|"
+                    r"progressed)|establish\w*|introduc\w*|implement(?:s|ed|ing)?|deliver\w*|refresh\w*|creat\w*|"
+                    r"train\w*|appoint\w*|undertake\w*|progress\w*|embed\w*|strengthen\w*|address\w*"),
+    "owner": _cue(rf"owners?|lead(?:s|ing)?|led|responsib\w*|accountab\w*|sponsor\w*|chair\w*|head|director\w*|"
+                  rf"manager|officers?|commanders?|team|unit|department|branch|bureau|group|board|force|partners?|"
+                  rf"appointed|nominated|TBC|TBA|to be confirmed|we|I|us|our|someone|whoever|{_RANK}|Chief Constable|"
+                  rf"Superintendent|Inspector|Sergeant|BCUs?|PPU|CID|SIOs?"),
+    "timescales": _cue(rf"{_MONTH}|Q[1-4]|quarters?|timescales?|timetables?|timeframes?|time frames?|deadlines?|"
+                       rf"dates?|dated|milestones?|ongoing|due course|soon|shortly|later|future|next|coming|this year|"
+                       rf"(?:weeks?|months?|years?) (?:ahead|time)|within \w+ (?:weeks|months|years)|once|until|pending|"
+                       rf"when|after|in time|over time|in the new year|yet to be|to follow|"
+                       rf"to be (?:set|agreed|fixed|determined)|phased?|stages?|by the end",
+                       also=rf"{_YEAR}|\|\s*(?:TBC|TBA|to be confirmed|-)\s*\|"),
+    "resources": _cue(r"GBP|resourc\w*|budgets?|fund\w*|costs?|money|posts?|staff\w*|officers?|FTEs?|capacity|"
+                      r"capabilit\w*|equipment|invest\w*|additional|existing|analysts?|investigators?|specialists?|"
+                      r"\d+k|vehicles?|cameras?|teams?", also="[\u00a3$]"),
+    "measures": _cue(r"monitor\w*|measur\w*|indicators?|KPIs?|targets?|performance|reviewed|report\w*|boards?|"
+                     r"committees?|scrutin\w*|audit\w*|evaluat\w*|success\w*|outcomes?|quarterly|monthly|annual\w*|"
+                     r"progress|track\w*|compliance|rates?|baseline", also="%"),
+    "collaboration": _cue(r"partner\w*|regional|region|national\w*|joint\w*|collaborat\w*|neighbour\w*|forces|"
+                          r"agenc\w*|local authorit\w*|council\w*|multi-agency|shared|together|with|MAPPA|MARAC|LRF|"
+                          r"LSCBs?|SOCA|ACPO|NPIA|HMRC|CPS|CDRPs?|CTU|CTIU|RIU|ROCU|NHS|Highways Agency|fire|ambulance"),
 }
 
 
@@ -165,6 +169,7 @@ _LABELS = {
                 r"performance",
     "collaboration": r"partners?|partnership|collaboration|joint working",
 }
+_LABEL_PATTERNS = {c: re.compile(labels) for c, labels in _LABELS.items()}
 _LABEL_START = re.compile(r"^\s*(?:[-*\u2022\u25aa\u2013]\s*|\(?\w{1,4}[.)]\s+)?(?P<label>[A-Za-z][A-Za-z /-]{1,30}?)\s*:")
 
 
@@ -174,8 +179,8 @@ def labelled(sentence: str) -> str | None:
     if not m:
         return None
     label = m.group("label").strip().lower()
-    for c, labels in _LABELS.items():
-        if re.fullmatch(labels, label):
+    for c, pattern in _LABEL_PATTERNS.items():
+        if pattern.fullmatch(label):
             return c
     return None
 
