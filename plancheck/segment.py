@@ -181,9 +181,31 @@ def _parts(doc: Document) -> list[_Part]:
     return [p for p in parts if p.heading or p.lines]
 
 
+_BULLET = re.compile(r"^(?:[-\u2022*\u25aa]|\d+[.)]|\(?[a-z]\))\s")
+
+
+def _kind(text: str) -> str:
+    """A line's kind: a table row, a list item or prose."""
+    if text.startswith("|"):
+        return "row"
+    return "bullet" if _BULLET.match(text) else "prose"
+
+
+def _paragraph_break(prev: str, line: str) -> bool:
+    """In wrapped text without blank lines: a sentence that ends a line and a capital that opens the
+    next, or a change between prose, list items and table rows (a list item's wrapped tail excepted)."""
+    if prev.endswith((".", "?", "!")) and line[:1].isupper():
+        return True
+    before, after = _kind(prev), _kind(line)
+    if before == after or (before == "bullet" and after == "prose" and not prev.endswith((".", ";"))):
+        return False
+    return True
+
+
 def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
     """Group lines into paragraphs: at blank lines; each line of a Word document or of unwrapped
-    text is a paragraph; in wrapped text (PDF) a paragraph ends where a sentence ends a short line."""
+    text is a paragraph; in wrapped text (PDF) a paragraph ends where a sentence ends a short line, or
+    at a break ``_paragraph_break`` sees (neighbours of one area are joined again afterwards)."""
     paras: list[list[_Line]] = []
     lengths = sorted(len(l.text) for l in lines)
     typical = lengths[int(len(lengths) * 0.9)] if lengths else 0
@@ -192,6 +214,8 @@ def _paragraphs(lines: list[_Line]) -> list[list[_Line]]:
         new = not paras or line.blank_before or not wrapped or line.style
         prev = paras[-1][-1].text if paras else ""
         if not new and prev.endswith((".", ":", "?", "!")) and len(prev) < 0.8 * typical:
+            new = True
+        if not new and wrapped and _paragraph_break(prev, line.text):
             new = True
         if new:
             paras.append([line])
@@ -207,6 +231,18 @@ def _classified(text: str, allowed: list[str] | None = None, confidence: float =
         return None
     area, p = model.best(text, allowed)
     return area if p >= confidence else None
+
+
+def _content_overrules(area: str, heading: str, body: str) -> str | None:
+    """Another area, when a substantial body is plainly about it by two independent signals: the learned
+    classifier is sure of it and the body's own vocabulary outweighs ``area``'s at least twice."""
+    if len(body.split()) < 60:
+        return None
+    other = _classified(heading + "\n" + body, confidence=0.9)
+    if other is None or other in (area, GENERAL):
+        return None
+    scores = vocabulary_scores(body)
+    return other if scores.get(other, 0.0) >= max(2.0, 2 * scores.get(area, 0.0)) else None
 
 
 def _assign_paragraphs(paras: list[list[_Line]], allowed: list[str] | None, default: str) -> list[tuple[str, list[_Line]]]:
@@ -266,7 +302,7 @@ def segment(doc: Document, required: tuple[str, ...] = REQUIRED_AREAS) -> Segmen
                 stack.append((part.level, named[0]))
                 continue
             if named:
-                area = named[0]
+                area = _content_overrules(named[0], part.heading, part.body) or named[0]
             elif part.heading and is_general_heading(part.heading):
                 area = GENERAL if parent == GENERAL else parent
             elif parent != GENERAL:
@@ -274,10 +310,14 @@ def segment(doc: Document, required: tuple[str, ...] = REQUIRED_AREAS) -> Segmen
                 own = best_area(part.body + " " + part.heading, minimum=6.0, margin=2.5)
                 if own != GENERAL and own != parent and vocabulary_scores(part.heading).get(own, 0) > 0:
                     area = own
+                else:
+                    area = _content_overrules(parent, part.heading, part.body) or area
             elif _is_summary(part.body):
                 area = GENERAL  # an overview that touches many areas belongs to none
             elif index < preamble_end:
                 area = best_area(part.heading + " " + part.body, minimum=10.0, margin=3.0)
+                if area == GENERAL:
+                    area = _content_overrules(GENERAL, part.heading, part.body) or area
             else:
                 area = _classified(part.heading + "\n" + part.body) or best_area(part.heading + " " + part.body)
                 if area == GENERAL and len(part.body.split()) > 150:

@@ -205,3 +205,25 @@ def test_segment_eval_on_rendered_plans_of_one_writer(root, tmp_path, capsys):
     assert correct >= 97 and exact >= 13
     assert main(["eval-segment", "--writer", "w16"]) == 2  # a writer needs a folder of plans
     assert main(["eval-segment", "--plans", str(tmp_path)]) == 2  # no documents/ and sources/ in it
+
+
+def test_segment_wrapped_paragraphs_break_at_sentences_and_at_a_change_of_line_kind():
+    from plancheck.segment import _paragraph_break
+
+    assert _paragraph_break("reported through the usual channels.", "With regard to public order, the Force")
+    assert _paragraph_break("- Exercises - programme to be agreed", "| Gap: ANPR cover | 9 cameras |")
+    assert _paragraph_break("and the armed response vehicles", "- Train 36 officers to Level 2") is True
+    assert not _paragraph_break("- Train 36 officers to Level 2 public", "order standard by 30 September")
+    assert not _paragraph_break("the plan was agreed by the", "Police Authority on 6 May")
+
+
+def test_segment_a_long_body_plainly_about_another_area_overrules_a_misleading_heading():
+    body = ("The force reviewed its response to domestic abuse after a domestic homicide in which the victim "
+            "had reported five incidents. Only 31% of high-risk victims were referred to MARAC. The Head of "
+            "Public Protection will introduce supervisory review of every domestic abuse risk assessment, "
+            "recruit three domestic abuse risk officers, and raise MARAC referrals with the Independent "
+            "Domestic Violence Advisers and the local safeguarding children board by March 2010.")
+    seg = _seg("Plan\n\nRoads Policing\n\nRoad safety: the Traffic Unit will run ANPR on the M5 and cut KSI "
+               "collisions by 10% by March 2010, with the Highways Agency.\n\n"
+               f"Learning from a Domestic Homicide\n\n{body}\n")
+    assert {s.area for s in seg.sections} == {"roads_policing", "vulnerable_people"}
