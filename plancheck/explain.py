@@ -47,6 +47,12 @@ ABOUT_MARGIN = 0.1
 # "TBC" is quoted for the timescales, not for the owner it names.
 VAGUE_MARGIN = 0.05
 _LETTERS = re.compile(r"[A-Za-z]")
+# A question reported rather than asked ("You asked how we will ...") is no more a statement than a question.
+_REPORTED_QUESTION = re.compile(r"^\W*(?:you|members?|the \w+|hmic|we were) asked (?:us )?(?:how|whether|what|who|when|why|if)\b", re.I)
+# A sentence that opens on a past period and gives figures is the force's history ("In 2008/09 the force dealt
+# with 6,820 incidents"): evidence for the assessment, never a vague action, owner or date.
+_HISTORY = re.compile(r"^\W*(?:in|during|over|throughout) (?:the )?(?:(?:financial |calendar )?year )?(?:19|20)\d\d(?:/\d\d)?\b"
+                      r"(?!.*\b(?:will|shall|by (?:\d|end|march|april|june|september|december))\b)", re.I)
 # Cells that name a table's columns: a row holding two of them is a header row, not a statement.
 _COLUMN_NAMES = frozenset((
     "action", "actions", "owner", "owners", "lead", "lead officer", "responsible", "deadline", "due", "due date",
@@ -69,7 +75,7 @@ class Explanation:
 def quotable(sentence: str) -> bool:
     """A sentence worth quoting: not a question, not a heading or a bare label, not a table header."""
     s = sentence.strip()
-    if not s or s.endswith("?") or len(_LETTERS.findall(s)) < 12:
+    if not s or s.endswith("?") or len(_LETTERS.findall(s)) < 12 or _REPORTED_QUESTION.match(s):
         return False
     words = s.split()
     if len(words) < 5 and not s.endswith((".", ";", ":")) and "|" not in s:
@@ -163,7 +169,8 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
     scores, lowered, _ = agree(raw, p2, flagged, stated)
     about_cues = [mentions(s) if quote else set() for s, quote in zip(sentences, ok)]  # only quotable ones matter
     a = CRITERIA.index("assessment")
-    evidence_of_assessment = [bool(len(sentences)) and sentence_probs[i, a, 2] >= 0.5 for i in range(len(sentences))]
+    evidence_of_assessment = [sentence_probs[i, a, 2] >= 0.5 or bool(_HISTORY.match(sentences[i]) and re.search(r"\d", sentences[i][8:]))
+                              for i in range(len(sentences))]
     evidence: dict[str, list[str]] = {}
     vague_quotes: dict[str, list[str]] = {}
     about = 1 - sentence_probs[:, :, 0] if len(sentences) else np.zeros((0, len(CRITERIA)))

@@ -7,7 +7,7 @@ support what the reason claims (that the criterion is vague, or doubtful) and wh
 criterion is really absent.
 
     python scripts/reason_check.py packet OUT.txt [--held-out w10 w11]   # the checker's packet
-    python scripts/reason_check.py tally ANSWERS.txt [--held-out w10 w11] [--packet P]  # share that holds
+    python scripts/reason_check.py tally ANSWERS.txt [--held-out w10 w11] [--packet P] [--model M]  # share that holds
 
 Each tally is added to ``corpus/blind/reason-check.json`` (the latest first; earlier checks kept).
 
@@ -104,12 +104,13 @@ def true_by_grades(packet_text: str, rows: list[dict]) -> int:
     return n
 
 
-def tally(answers: Path, held_out=HELD_OUT, packet_path: Path | None = None) -> None:
+def tally(answers: Path, held_out=HELD_OUT, packet_path: Path | None = None, model: str | None = None) -> None:
     pattern = re.compile(r"^\s*(?P<id>\S+)\s+(?P<n>\d+)\s*:\s*(?P<ok>yes|no)\b\s*(?:\|\s*(?P<note>.*))?$", re.I)
     rows = [m.groupdict() for line in answers.read_text(encoding="utf-8").splitlines() if (m := pattern.match(line))]
     held = sum(r["ok"].lower() == "yes" for r in rows)
     result = {"reasons_checked": len(rows), "supported": held, "share": round(held / max(len(rows), 1), 4),
               "sections": len({r["id"] for r in rows}), "held_out_writers": list(held_out),
+              "model": model or "fitted without the held-out writers",
               "not_supported": [f"{r['id']} {r['n']}: {r['note'] or ''}".strip() for r in rows if r["ok"].lower() == "no"]}
     if packet_path is not None:
         result["true_by_grades"] = true_by_grades(packet_path.read_text(encoding="utf-8"), rows)
@@ -133,11 +134,12 @@ def main() -> None:
     tl.add_argument("answers", type=Path)
     tl.add_argument("--held-out", nargs="+", default=list(HELD_OUT), help="the writers the packet was made for")
     tl.add_argument("--packet", type=Path, help="the packet answered: also count the reasons the graders' scores bear out")
+    tl.add_argument("--model", help="the model the packet was made with, when it was not fitted here (--cache)")
     args = parser.parse_args()
     if args.verb == "packet":
         packet(args.out, args.cache, tuple(args.held_out))
     else:
-        tally(args.answers, tuple(args.held_out), args.packet)
+        tally(args.answers, tuple(args.held_out), args.packet, args.model)
 
 
 if __name__ == "__main__":

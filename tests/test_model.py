@@ -242,9 +242,29 @@ def test_model_explain_never_denies_an_owner_or_deadline_a_sentence_states():
                                          ("- Recruit two DCs to the unit by March 2010", True),
                                          ("Westmarch Police will:", False),  # a lead-in
                                          ("| Measure | 2008/09 | 2009/10 (to Dec) | Target |", False),  # a header
-                                         ("| MC1 | Review MIT resilience | TBC | Ongoing |", True)])
+                                         ("| MC1 | Review MIT resilience | TBC | Ongoing |", True),
+                                         ("You asked how we will improve the protection of vulnerable people.", False)])
 def test_model_quotable_sentences(sentence, ok):
     assert quotable(sentence) is ok
+
+
+def test_model_explain_never_quotes_last_years_figures_for_a_vague_plan():
+    sentences = ["In 2008/09 the force dealt with 6,820 domestic abuse incidents and 2,910 missing person reports.",
+                 "Partners will be engaged as appropriate."]
+    probs = np.tile([0.05, 0.15, 0.8], (8, 1))
+    probs[CRITERIA.index("owner")] = [0.1, 0.8, 0.1]
+    sentence_probs = np.tile([0.05, 0.9, 0.05], (2, 8, 1))  # both read as vague on every criterion
+    why = explain(probs, 0.8, 0.5, sentences, sentence_probs)
+    owner = next(r for r in why.reasons if r.startswith("owner"))
+    assert "6,820" not in owner
+
+
+@pytest.mark.parametrize("sentence", ["Activities: Special Branch DI, Tony Marsh, will complete protective security surveys.",
+                                      "Under Detective Superintendent Mark Oyelaran the unit will train 40 officers."])
+def test_model_spans_find_owners_named_with_a_rank(sentence):
+    from plancheck.spans import stated
+
+    assert "owner" in stated(sentence)
 
 
 def test_model_scores_example_plans(scorer, examples):
