@@ -236,7 +236,7 @@ def _classified(text: str, allowed: list[str] | None = None, confidence: float =
 def _content_overrules(area: str, heading: str, body: str) -> str | None:
     """Another area, when a substantial body is plainly about it by two independent signals: the learned
     classifier is sure of it and the body's own vocabulary outweighs ``area``'s at least twice."""
-    if len(body.split()) < 60:
+    if len(body.split()) < 30:
         return None
     other = _classified(heading + "\n" + body, confidence=0.9)
     if other is None or other in (area, GENERAL):
