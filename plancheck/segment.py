@@ -100,6 +100,9 @@ def _heading_level(line: _Line, body: float, is_heading_style: bool) -> int | No
     if is_heading_style and len(words) <= 30:  # the author said so: a long heading is still one
         m = re.search(r"(\d)", line.style)
         return int(m.group(1)) if m else 1
+    if (text.isupper() and line.blank_before and len(words) <= 20 and not text.endswith((".", ":", ";", ","))
+            and not line.size):
+        return 1  # a line in capitals on its own in plain text, a long question too ("ARE WE READY FOR A FLU PANDEMIC, ...?")
     if len(words) > 14:
         return None
     if is_heading_style:
@@ -168,8 +171,9 @@ def _parts(doc: Document) -> list[_Part]:
         if level is not None and not is_style and below_marked > 1:
             level = max(level, below_marked)
         nxt = lines[i + 1] if i + 1 < len(lines) else None
-        if level is not None and not is_style and not body:
-            # Plain text: a heading stands alone; the next line must not continue its sentence.
+        if level is not None and not is_style and not body and not line.bold:
+            # Plain text: a heading stands alone; the next line must not continue its sentence (a bold
+            # line is a heading whatever follows it: "3.2 Major Crime" over OCR's "ln 2007/08 ...").
             if nxt is not None and not nxt.blank_before and nxt.text[:1].islower():
                 level = None
         elif level is None and not is_style and not body and _standalone_heading(line, nxt):
@@ -298,6 +302,7 @@ def segment(doc: Document, required: tuple[str, ...] = REQUIRED_AREAS) -> Segmen
             named = heading_areas(part.heading) if part.heading else []
             if len(named) > 1:
                 for area, chunk in _assign_paragraphs(_paragraphs(part.lines), named, named[0]):
+                    area = _content_overrules(area, "", "\n".join(l.text for l in chunk)) or area
                     pieces.append((area, part.heading, chunk))
                 stack.append((part.level, named[0]))
                 continue

@@ -227,3 +227,33 @@ def test_segment_a_long_body_plainly_about_another_area_overrules_a_misleading_h
                "collisions by 10% by March 2010, with the Highways Agency.\n\n"
                f"Learning from a Domestic Homicide\n\n{body}\n")
     assert {s.area for s in seg.sections} == {"roads_policing", "vulnerable_people"}
+
+
+_MC = ("The force investigated nine homicides in 2008/09, all detected. The Major Investigation Team of 30 "
+       "will train two more Senior Investigating Officers by March 2010, and the Head of Major Crime will "
+       "open a cold case review of four undetected murders with the forensic science provider.")
+_CC = ("The Local Resilience Forum's community risk register rates pandemic flu and flooding as very high. "
+       "The Emergency Planning Unit will test business continuity plans for every department and run a "
+       "multi-agency flood exercise with the LRF partners by June 2010.")
+
+
+def test_segment_a_long_question_in_capitals_on_its_own_heads_a_section():
+    seg = _seg("Plan\n\nARE WE ABLE TO INVESTIGATE EVERY HOMICIDE TO NATIONAL STANDARDS?\n\n" + _MC + "\n\n"
+               "ARE WE READY FOR A FLU PANDEMIC, A FLOOD OR A MAJOR ACCIDENT AT THE WORKS?\n\n" + _CC + "\n")
+    assert [s.area for s in seg.sections] == ["major_crime", "civil_contingencies"]
+
+
+def test_segment_a_bold_heading_stands_whatever_line_follows_it():
+    from plancheck.types import Document, Line, Page
+
+    lines = [Line("3.1 Civil Contingencies", bold=True), Line(_CC), Line("3.2 Maj0r Crirne", bold=True),
+             Line("ln 2008/09 " + _MC)]
+    doc = Document("plan.docx", "0" * 64, "docx", (Page(1, "\n".join(l.text for l in lines), tuple(lines)),))
+    assert [s.area for s in segment(doc).sections] == ["civil_contingencies", "major_crime"]
+
+
+def test_segment_a_heading_naming_two_areas_yields_a_paragraph_plainly_about_a_third():
+    seg = _seg("Plan\n\nSerious Crime and Critical Incidents\n\n" + _MC + " " + _MC.replace("nine", "ten") + "\n\n"
+               "Critical incidents: the Gold group will adopt a community impact assessment for every critical "
+               "incident declared, and the Head of Professional Standards will audit 12 cases by May 2010.\n")
+    assert "major_crime" in {s.area for s in seg.sections}
