@@ -260,11 +260,20 @@ def test_model_explain_never_quotes_last_years_figures_for_a_vague_plan():
 
 
 @pytest.mark.parametrize("sentence", ["Activities: Special Branch DI, Tony Marsh, will complete protective security surveys.",
-                                      "Under Detective Superintendent Mark Oyelaran the unit will train 40 officers."])
+                                      "Under Detective Superintendent Mark Oyelaran the unit will train 40 officers.",
+                                      "Owner: Emergency Planning Unit. Due: 30 June 2010."])
 def test_model_spans_find_owners_named_with_a_rank(sentence):
     from plancheck.spans import stated
 
     assert "owner" in stated(sentence)
+
+
+@pytest.mark.parametrize("sentence", ["Owner: partners.", "Lead: Roads Policing Unit and partners.", "Owner: TBC.",
+                                      "The Roads Policing Unit will continue to patrol the A59."])
+def test_model_spans_refuse_owners_that_are_not_named(sentence):
+    from plancheck.spans import stated
+
+    assert "owner" not in stated(sentence)
 
 
 def test_model_scores_example_plans(scorer, examples):
