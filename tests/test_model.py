@@ -200,7 +200,8 @@ def test_model_flag_with_passing_scores_names_a_doubtful_criterion():
 @pytest.mark.parametrize("sentence,found", [
     ("Owner: DI Sarah Kemp, Public Protection.", {"owner"}),
     ("Gold: ACC Specialist Operations. Strategic intention: to reduce harm.", {"owner"}),
-    ("Lead: Crime Directorate.", set()),  # a directorate alone: graders mostly took it as vague
+    ("Lead: Crime Directorate.", {"owner"}),  # a unit named as lead: the rubric's "role, person or unit"
+    ("Lead: the force and partners.", set()),
     ("The review will be led by Det Supt R. Holt and completed by 30 September 2009.", {"owner", "timescales"}),
     ("Recruit 4 DCs | Lead: DCI Hart | by 31/03/2010", {"owner", "timescales"}),
     ("27 of 31 recommendations had been implemented by March 2009.", set()),  # the past is not a deadline
