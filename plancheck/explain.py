@@ -148,24 +148,33 @@ def deciding(scores: dict[str, int]) -> list[str]:
 
 
 def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentences: list[str],
-            sentence_probs: np.ndarray) -> Explanation:
+            sentence_probs: np.ndarray, deferred: dict[str, list[str]] | None = None,
+            model_p: float | None = None) -> Explanation:
     """Explain one section.
 
     Args:
         probs: (8, 3) P(score = 0, 1, 2) per criterion for the section, rubric order.
-        p_insufficient: the calibrated probability; ``threshold``: the model's flag threshold.
+        p_insufficient: the verdict's probability (score.judge); ``threshold``: the flag threshold.
         sentences: the section's sentences; ``sentence_probs``: (n_sentences, 8, 3), each
             sentence read on its own (SectionModel.criterion_proba).
+        deferred: the core criteria the section leaves unsettled, with the lines that do
+            (spans.deferrals); such a criterion is shown as vague and quoted as "not settled".
+        model_p: the model's own P(insufficient), when the verdict raised it (score.judge).
     """
     flagged = p_insufficient >= threshold
+    deferred = {c: lines for c, lines in (deferred or {}).items() if lines}
     raw = {c: int(np.argmax(probs[j])) for j, c in enumerate(CRITERIA)}
     p2 = {c: round(float(probs[j][2]), 4) for j, c in enumerate(CRITERIA)}
-    # A named owner or a dated deadline stated outright is shown as met whatever the model read.
+    # A named owner or a dated deadline stated outright is shown as met whatever the model read,
+    # unless another line leaves it unsettled ("Owner: TBC").
     ok = [quotable(s) for s in sentences]
     stated_in = {c: [i for i in found if ok[i]] for c, found in spans(sentences).items()}
-    stated = frozenset(c for c, found in stated_in.items() if found)
+    stated = frozenset(c for c, found in stated_in.items() if found and c not in deferred)
     for c in stated:
         raw[c] = 2
+    if flagged:
+        for c in deferred:
+            raw[c] = min(raw[c], 1)
     scores, lowered, _ = agree(raw, p2, flagged, stated)
     about_cues = [mentions(s) if quote else set() for s, quote in zip(sentences, ok)]  # only quotable ones matter
     a = CRITERIA.index("assessment")
@@ -190,15 +199,22 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
             specific = stated_in[c] + [i for i in specific if i not in stated_in[c]]
         chosen = specific if scores[c] == 2 else (vague if scores[c] == 1 else [])
         evidence[c] = [" ".join(sentences[i].split()) for i in chosen[:EVIDENCE_PER_CRITERION]]
+        if c in deferred and scores[c] < 2:
+            evidence[c] = _distinct([" ".join(x.split()) for x in deferred[c]] + evidence[c])[:EVIDENCE_PER_CRITERION]
     reasons: list[str] = []
     if flagged and label_from_scores(scores) == "sufficient":
         # Nothing left to doubt: the sentences state what the rule asks, yet the model flags the text.
         reasons.append(f"flagged by the model (p = {p_insufficient:.2f}, threshold {threshold:.2f}) although "
                        f"every criterion the rule needs is stated: read it for what the criteria miss")
     elif flagged:
+        raised = model_p is not None and model_p < threshold
         for c in deciding(scores):
             quote = "; ".join(_quote(s) for s in vague_quotes[c])
-            if c in lowered:
+            if c in deferred:
+                reasons.append(f"{c}: not settled - {_quote(deferred[c][0])}"
+                               + (f" (flagged for this: the model alone gave p = {model_p:.2f})" if raised else ""))
+                raised = False
+            elif c in lowered:
                 reasons.append(f"{c}: doubtful - the model is only {p2[c]:.0%} sure of a specific {QUESTIONS[c]}"
                                + (f"; weakest: {quote}" if quote else ""))
             elif quote and scores[c] == 1:

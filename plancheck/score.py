@@ -24,6 +24,25 @@ from .types import Assessment, Document, Section
 
 log = logging.getLogger(__name__)
 
+# A section that leaves its owner or timescales unsettled ("Owner: TBC", "dates to be agreed") is
+# flagged when the model gives it at least this P(insufficient), even below the threshold: by the rubric
+# it is insufficient, and the section model passes some of those near misses. Chosen on writers
+# w23-w30 (judged by models trained without them); on w10-w22, not used to choose it, it added no
+# false flag either.
+DEFERRAL_FLOOR = 0.05
+
+
+def judge(model, texts: list[str], threshold: float) -> tuple[np.ndarray, np.ndarray, list[dict[str, list[str]]], np.ndarray]:
+    """The verdict's probabilities for ``texts``: the model's P(insufficient), raised to ``threshold``
+    where a text leaves a core criterion unsettled (spans.deferrals) and the model gives it at least
+    DEFERRAL_FLOOR. Returns (p, P(criterion scores), each text's deferrals, the model's own p)."""
+    from .spans import deferrals
+
+    model_p, probs = model.predict(texts)
+    deferred = [deferrals(t) for t in texts]
+    p = np.array([max(pi, threshold) if d and pi >= DEFERRAL_FLOOR else pi for pi, d in zip(model_p, deferred)])
+    return p, probs, deferred, model_p
+
 
 @dataclass
 class Scorer:
@@ -53,11 +72,12 @@ class Scorer:
         """Judge sections: criteria, probability, flag, reasons and evidence."""
         if not sections:
             return []
-        p, probs = self.model.predict([s.text for s in sections])
+        p, probs, deferred, model_p = judge(self.model, [s.text for s in sections], self.threshold)
         out = []
         for i, (section, doc) in enumerate(zip(sections, nlp_mod.parse((s.text for s in sections), self.nlp))):
             sentences = nlp_mod.sentences(doc)
-            why = explain(probs[i], float(p[i]), self.threshold, sentences, self.model.criterion_proba(sentences))
+            why = explain(probs[i], float(p[i]), self.threshold, sentences, self.model.criterion_proba(sentences),
+                          deferred[i], float(model_p[i]))
             out.append(Assessment(section.area, section.headings, section.pages, round(float(p[i]), 4),
                                   bool(p[i] >= self.threshold), why.criteria, why.reasons, why.evidence, section.text,
                                   why.p_specific, self.threshold))

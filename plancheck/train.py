@@ -82,7 +82,9 @@ def _tfidf_out_of_writer(pool: Sequence[GradedSection]) -> np.ndarray:
 
 def evaluate_model(model: SectionModel, sections: Sequence[GradedSection], threshold: float) -> dict:
     """Every figure of ``model`` on graded ``sections`` (see metrics.report)."""
-    p, probs = model.predict([s.text for s in sections])
+    from .score import judge
+
+    p, probs, _, _ = judge(model, [s.text for s in sections], threshold)
     return metrics.report(sections, p, probs.argmax(axis=-1), threshold)
 
 

@@ -31,6 +31,7 @@ from plancheck import dataset, nlp as nlp_mod  # noqa: E402
 from plancheck.explain import explain  # noqa: E402
 from plancheck.model import Params, choose_threshold, fit  # noqa: E402
 from plancheck.rubric import CRITERIA  # noqa: E402
+from plancheck.score import judge  # noqa: E402
 from plancheck.train import out_of_writer  # noqa: E402
 
 HELD_OUT = ("w4", "w5")
@@ -63,14 +64,14 @@ def packet(out: Path, cache: Path | None = None, held_out=HELD_OUT) -> None:
     pool = [s for s in dataset.corpus_sections(corpus) if s.split == "train"] + dataset.blind_sections(corpus, "blind-dev")
     held = [s for s in pool if s.writer in held_out]
     model, threshold = held_out_model(pool, cache, held_out)
-    p, probs = model.predict([s.text for s in held])
+    p, probs, deferred, model_p = judge(model, [s.text for s in held], threshold)
     nlp = nlp_mod.load()
     flagged = []
-    for s, pi, pr, doc in zip(held, p, probs, nlp_mod.parse(s.text for s in held)):
+    for s, pi, pr, d, mp, doc in zip(held, p, probs, deferred, model_p, nlp_mod.parse(s.text for s in held)):
         if pi < threshold:
             continue
         sentences = nlp_mod.sentences(doc)
-        why = explain(pr, float(pi), threshold, sentences, model.criterion_proba(sentences))
+        why = explain(pr, float(pi), threshold, sentences, model.criterion_proba(sentences), d, float(mp))
         flagged.append((s, why))
     chosen = random.Random(2009).sample(flagged, min(SAMPLE, len(flagged)))
     lines = []

@@ -303,3 +303,44 @@ def test_model_refuses_another_pipeline(models_copy):
 
     with pytest.raises(ModelMismatchError, match="pipeline"):
         load_model(None, models_copy, pipeline="blank_en_rules/spacy-3.8.18")
+
+
+@pytest.mark.parametrize("text,found", [
+    ("Owner: to be confirmed following restructure.", {"owner"}),
+    ("Timescale: ongoing.", {"timescales"}),
+    ("A senior officer will be appointed to lead it in due course.", {"owner"}),
+    ("Extend ANPR | Head of Roads Policing | TBC | Amber", set()),  # the owner is named; TBC is not about them
+    ("Resources to be identified.", set()),  # not a core criterion the rule hangs on
+    ("The force has an ongoing commitment to partners.", set()),
+    ("Lead: DI Sarah Kemp. Due: 31 March 2010.", set()),
+])
+def test_model_spans_find_what_a_section_leaves_unsettled(text, found):
+    from plancheck.spans import deferrals
+
+    assert set(deferrals(text)) == found
+
+
+class _FixedModel:
+    """A stand-in for SectionModel whose P(insufficient) is given."""
+
+    def __init__(self, p):
+        self.p = np.array(p)
+
+    def predict(self, texts):
+        return self.p[: len(texts)], np.tile([0.05, 0.15, 0.8], (len(texts), 8, 1))
+
+
+def test_model_judge_flags_an_unsettled_owner_the_model_passes_and_says_why():
+    from plancheck.score import DEFERRAL_FLOOR, judge
+
+    texts = ["DI Kemp will train 20 officers by 31 March 2010. Owner of the review: to be confirmed.",
+             "DI Kemp will train 20 officers by 31 March 2010.",
+             "Owner: TBC. The unit will run the exercise by June 2010."]
+    p, probs, deferred, model_p = judge(_FixedModel([0.2, 0.2, DEFERRAL_FLOOR / 2]), texts, 0.45)
+    assert list(p) == [0.45, 0.2, DEFERRAL_FLOOR / 2]  # raised to the threshold only where the model had doubts
+    assert set(deferred[0]) == {"owner"} and not deferred[1]
+    sentences = ["DI Kemp will train 20 officers by 31 March 2010.", "Owner of the review: to be confirmed."]
+    why = explain(probs[0], float(p[0]), 0.45, sentences, _sentence_probs(2), deferred[0], float(model_p[0]))
+    assert why.criteria["owner"] == 1 and label_from_scores(why.criteria) == "insufficient"
+    assert why.reasons == ("owner: not settled - 'Owner of the review: to be confirmed.' "
+                           "(flagged for this: the model alone gave p = 0.20)",)
