@@ -72,6 +72,12 @@ class Explanation:
     evidence: dict[str, list[str]]
 
 
+def _history(sentence: str) -> bool:
+    """A sentence that opens on a past year and goes on to give figures (``_HISTORY``)."""
+    m = _HISTORY.match(sentence)
+    return bool(m) and any(ch.isdigit() for ch in sentence[m.end():])
+
+
 def quotable(sentence: str) -> bool:
     """A sentence worth quoting: not a question, not a heading or a bare label, not a table header."""
     s = sentence.strip()
@@ -178,8 +184,7 @@ def explain(probs: np.ndarray, p_insufficient: float, threshold: float, sentence
     scores, lowered, _ = agree(raw, p2, flagged, stated)
     about_cues = [mentions(s) if quote else set() for s, quote in zip(sentences, ok)]  # only quotable ones matter
     a = CRITERIA.index("assessment")
-    evidence_of_assessment = [sentence_probs[i, a, 2] >= 0.5 or bool(_HISTORY.match(sentences[i]) and re.search(r"\d", sentences[i][8:]))
-                              for i in range(len(sentences))]
+    evidence_of_assessment = [sentence_probs[i, a, 2] >= 0.5 or _history(s) for i, s in enumerate(sentences)]
     evidence: dict[str, list[str]] = {}
     vague_quotes: dict[str, list[str]] = {}
     about = 1 - sentence_probs[:, :, 0] if len(sentences) else np.zeros((0, len(CRITERIA)))

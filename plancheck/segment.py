@@ -185,14 +185,16 @@ def _parts(doc: Document) -> list[_Part]:
     return [p for p in parts if p.heading or p.lines]
 
 
-_BULLET = re.compile(r"^(?:[-\u2022*\u25aa]|\d+[.)]|\(?[a-z]\))\s")
+# A list item of any kind ("- ...", "3) ...", "(b) ..."), for telling list items from prose; wider than
+# _BULLET, which keeps numbered headings ("3. Roads Policing") out of the list items it refuses as headings.
+_LIST_ITEM = re.compile(r"^(?:[-\u2022*\u25aa\u2013]|\d+[.)]|\(?[a-z]\))\s")
 
 
 def _kind(text: str) -> str:
     """A line's kind: a table row, a list item or prose."""
     if text.startswith("|"):
         return "row"
-    return "bullet" if _BULLET.match(text) else "prose"
+    return "bullet" if _LIST_ITEM.match(text) else "prose"
 
 
 def _paragraph_break(prev: str, line: str) -> bool:
@@ -242,11 +244,12 @@ def _content_overrules(area: str, heading: str, body: str) -> str | None:
     classifier is sure of it and the body's own vocabulary outweighs ``area``'s at least twice."""
     if len(body.split()) < 30:
         return None
-    other = _classified(heading + "\n" + body, confidence=0.9)
-    if other is None or other in (area, GENERAL):
-        return None
     scores = vocabulary_scores(body)
-    return other if scores.get(other, 0.0) >= max(2.0, 2 * scores.get(area, 0.0)) else None
+    bar = max(2.0, 2 * scores.get(area, 0.0))
+    if not any(v >= bar for k, v in scores.items() if k != area):
+        return None  # the usual case, settled without the classifier
+    other = _classified(heading + "\n" + body, confidence=0.9)
+    return other if other not in (None, area, GENERAL) and scores.get(other, 0.0) >= bar else None
 
 
 def _assign_paragraphs(paras: list[list[_Line]], allowed: list[str] | None, default: str) -> list[tuple[str, list[_Line]]]:

@@ -22,7 +22,9 @@ named owner, as the rubric reads ("an accountable role, person or unit"), though
 about two in five of those owners as vague. Bare years and table cells with a date were tried for timescales and left out: graders
 scored a third to a half of those sections' timescales as vague. Explanations use the detectors so
 that a reason never says a section lacks a named owner or a deadline that one of its sentences
-states (explain.py); the verdict is the model's alone.
+states (explain.py). The verdict is the model's, but for one rule that reads the text: a section
+that leaves its owner or timescales unsettled (``deferrals``) is flagged from a low P(insufficient)
+(score.judge).
 
 ``mentions`` says which criteria a sentence is about at all, by cue words (a time, someone who could
 act, a commitment verb ...); explain.py quotes a sentence as a criterion's vague evidence only when
